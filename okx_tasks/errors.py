@@ -1,0 +1,263 @@
+"""OKX errors: one exception hierarchy and one table from OKX code to class, status and message.
+
+The table is the only place that decides what an OKX code means. The client raises from it and
+the simulator answers from it (HTTP status and message text), so the two cannot drift apart.
+Codes, statuses and messages follow ``shared/okx/API-FACTS.md`` section 4, not the seed article
+(which has three rows wrong).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+class OkxError(Exception):
+    """Base of everything this package raises about OKX.
+
+    ``retriable`` says whether sending the same request again, after a wait, can succeed and is
+    safe. It never says whether an order went out: for that see ``outcome_unknown``.
+    """
+
+    retriable: ClassVar[bool] = False
+    #: True when the request may have been applied although we got no success answer.
+    outcome_unknown: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        http_status: int | None = None,
+        hint: str | None = None,
+        request: str | None = None,
+    ) -> None:
+        self.message = message
+        self.code = code
+        self.http_status = http_status
+        self.hint = hint
+        self.request = request
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = []
+        if self.code is not None:
+            parts.append(f"OKX {self.code}")
+        if self.request:
+            parts.append(self.request)
+        head = f"[{' '.join(parts)}] " if parts else ""
+        text = f"{head}{self.message}"
+        if self.hint:
+            text += f" -- {self.hint}"
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, http_status={self.http_status!r}, message={self.message!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions cross process and pickle boundaries (Prefect states); keep the keywords.
+        return (_rebuild, (type(self), self.message, self.code, self.http_status, self.hint, self.request))
+
+
+def _rebuild(cls: type[OkxError], message: str, code: str | None, http_status: int | None,
+             hint: str | None, request: str | None) -> OkxError:
+    return cls(message, code=code, http_status=http_status, hint=hint, request=request)
+
+
+class ConfigurationError(OkxError):
+    """Local set-up is wrong (missing credential, bad URL); nothing was sent."""
+
+
+class NetworkError(OkxError):
+    """The connection failed before any answer; for an order the outcome is unknown."""
+
+    retriable = True
+    outcome_unknown = True
+
+
+class RequestTimeout(NetworkError):
+    """No answer in time, or OKX's 50004: the request may or may not have been applied."""
+
+
+class ExchangeUnavailable(OkxError):
+    """OKX is busy, in maintenance or failed internally (5xx, 50001, 50013, 50026)."""
+
+    retriable = True
+    outcome_unknown = True
+
+
+class RateLimitError(OkxError):
+    """Over an OKX rate budget (50011, 50061): nothing was applied; wait for the window."""
+
+    retriable = True
+
+
+class AuthenticationError(OkxError):
+    """The request was not authenticated; repeating it will not help."""
+
+
+class TimestampError(AuthenticationError):
+    """OK-ACCESS-TIMESTAMP expired (50102) or malformed (50112): the clock is off.
+
+    The client re-syncs and retries once by itself; this reaches users only when that failed.
+    """
+
+
+class InvalidSignature(AuthenticationError):
+    """OK-ACCESS-SIGN did not verify (50113): wrong secret key, or signed bytes != sent bytes."""
+
+
+class InvalidPassphrase(AuthenticationError):
+    """OK-ACCESS-PASSPHRASE is wrong (50105) or missing (50104)."""
+
+
+class InvalidApiKey(AuthenticationError):
+    """The API key is unknown here (50111, 50119): wrong key, or the wrong regional host."""
+
+
+class EnvironmentMismatch(AuthenticationError):
+    """A demo key on live, or a live key on demo (50101)."""
+
+
+class PermissionDenied(OkxError):
+    """The key may not do this (50120), or the IP is not whitelisted (50110, 50035)."""
+
+
+class InvalidRequest(OkxError):
+    """The request is malformed or a parameter is wrong (50000, 50002, 50014, 51000...)."""
+
+
+class InvalidOrder(InvalidRequest):
+    """The order breaks an instrument rule: size under minimum, off lot size, price off tick."""
+
+
+class UnknownInstrument(InvalidRequest):
+    """The instrument does not exist (51001)."""
+
+
+class InsufficientBalance(OkxError):
+    """Not enough available balance for the order (51008, 51131, 51127, 51119)."""
+
+
+class DuplicateClientOrderId(OkxError):
+    """A pending order already has this clOrdId (51016): the order was already placed."""
+
+
+class OrderNotFound(OkxError):
+    """No such order, or it is already final (51603, 51400, 51503)."""
+
+
+class OrderExpired(OkxError):
+    """The order's expTime passed before OKX processed it (50037): it was not placed."""
+
+
+class BatchError(OkxError):
+    """Some or all items of a trade request failed (top-level code 1 or 2).
+
+    ``items`` holds every item's outcome, successes included, so a caller can act on each one;
+    ``errors`` maps the index of each failed item to its exception.
+    """
+
+    def __init__(self, message: str, *, items: Sequence[Mapping[str, Any]] = (),
+                 errors: Mapping[int, OkxError] | None = None, **kwargs: Any) -> None:
+        self.items = list(items)
+        self.errors = dict(errors or {})
+        super().__init__(message, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_batch, (self.message, self.code, self.http_status, self.items, self.errors))
+
+
+def _rebuild_batch(message: str, code: str | None, http_status: int | None,
+                   items: list[Mapping[str, Any]], errors: dict[int, OkxError]) -> BatchError:
+    return BatchError(message, code=code, http_status=http_status, items=items, errors=errors)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
+    """What one OKX code means: the exception class, the HTTP status OKX answers with, its text."""
+
+    cls: type[OkxError]
+    http_status: int
+    message: str
+
+
+#: The one table. Messages are OKX's own wording (``{0}`` is OKX's parameter placeholder).
+ERROR_CODES: dict[str, ErrorCode] = {
+    "1": ErrorCode(OkxError, 200, "All operations failed"),
+    "2": ErrorCode(OkxError, 200, "Bulk operation partially succeeded."),
+    "50000": ErrorCode(InvalidRequest, 400, "Body for POST request cannot be empty."),
+    "50001": ErrorCode(ExchangeUnavailable, 503, "Service temporarily unavailable. Try again later"),
+    "50002": ErrorCode(InvalidRequest, 400, "JSON syntax error"),
+    "50004": ErrorCode(RequestTimeout, 400, "API endpoint request timeout (does not mean that the request was successful or failed, please check the request result)."),
+    "50005": ErrorCode(ExchangeUnavailable, 410, "API is offline or unavailable."),
+    "50006": ErrorCode(InvalidRequest, 400, 'Invalid Content-Type. Please use "application/JSON".'),
+    "50011": ErrorCode(RateLimitError, 429, "Too Many Requests"),
+    "50013": ErrorCode(ExchangeUnavailable, 429, "Systems are busy. Please try again later."),
+    "50014": ErrorCode(InvalidRequest, 400, "Parameter {0} can't be empty."),
+    "50026": ErrorCode(ExchangeUnavailable, 500, "System error. Try again later"),
+    "50035": ErrorCode(PermissionDenied, 403, "This endpoint requires that APIKey must be bound to IP"),
+    "50036": ErrorCode(InvalidRequest, 200, "The expTime can't be earlier than the current system time. Please adjust the expTime and try again."),
+    "50037": ErrorCode(OrderExpired, 200, "Order expired."),
+    "50038": ErrorCode(PermissionDenied, 200, "This feature is unavailable in demo trading"),
+    "50061": ErrorCode(RateLimitError, 200, "You've reached the maximum order rate limit for this account."),
+    "50071": ErrorCode(DuplicateClientOrderId, 200, "{0} already exists"),
+    "50100": ErrorCode(AuthenticationError, 400, "API frozen, please contact customer service."),
+    "50101": ErrorCode(EnvironmentMismatch, 401, "APIKey does not match current environment."),
+    "50102": ErrorCode(TimestampError, 401, "Timestamp request expired"),
+    "50103": ErrorCode(AuthenticationError, 401, 'Request header "OK-ACCESS-KEY" can\'t be empty.'),
+    "50104": ErrorCode(InvalidPassphrase, 401, 'Request header "OK-ACCESS-PASSPHRASE" can\'t be empty.'),
+    "50105": ErrorCode(InvalidPassphrase, 401, 'Request header "OK-ACCESS-PASSPHRASE" incorrect.'),
+    "50106": ErrorCode(AuthenticationError, 401, 'Request header "OK-ACCESS-SIGN" can\'t be empty.'),
+    "50107": ErrorCode(AuthenticationError, 401, 'Request header "OK-ACCESS-TIMESTAMP" can\'t be empty.'),
+    "50110": ErrorCode(PermissionDenied, 401, "Your IP {0} is not included in your API key's IP whitelist."),
+    "50111": ErrorCode(InvalidApiKey, 401, "Invalid OK-ACCESS-KEY."),
+    "50112": ErrorCode(TimestampError, 401, "Invalid OK-ACCESS-TIMESTAMP."),
+    "50113": ErrorCode(InvalidSignature, 401, "Invalid Sign"),
+    "50114": ErrorCode(AuthenticationError, 401, "Invalid authorization."),
+    "50115": ErrorCode(InvalidRequest, 405, "Invalid request method."),
+    "50119": ErrorCode(InvalidApiKey, 200, "API key doesn't exist"),
+    "50120": ErrorCode(PermissionDenied, 200, "API key doesn't have permission for this function"),
+    "51000": ErrorCode(InvalidRequest, 400, "Parameter {0} error"),
+    "51001": ErrorCode(UnknownInstrument, 200, "Instrument ID, Instrument ID code, or Spread ID doesn't exist."),
+    "51008": ErrorCode(InsufficientBalance, 200, "Order failed. Insufficient {0} balance in account."),
+    "51010": ErrorCode(InvalidRequest, 200, "Request unsupported under current account mode"),
+    "51016": ErrorCode(DuplicateClientOrderId, 200, "Client order ID already exists"),
+    "51020": ErrorCode(InvalidOrder, 200, "Your order should meet or exceed the minimum order amount."),
+    "51119": ErrorCode(InsufficientBalance, 200, "Order placement failed due to insufficient balance."),
+    "51121": ErrorCode(InvalidOrder, 200, "Order quantity must be a multiple of the lot size."),
+    "51127": ErrorCode(InsufficientBalance, 200, "Available balance is 0"),
+    "51131": ErrorCode(InsufficientBalance, 200, "Insufficient balance."),
+    "51155": ErrorCode(PermissionDenied, 200, "You can't trade this pair or borrow this crypto due to local compliance restrictions."),
+    "51400": ErrorCode(OrderNotFound, 200, "Order cancellation failed as the order has been filled, canceled or does not exist."),
+    "51503": ErrorCode(OrderNotFound, 200, "Order modification failed as the order has been filled, canceled or does not exist."),
+    "51603": ErrorCode(OrderNotFound, 200, "Order does not exist"),
+}
+
+
+def okx_message(code: str, *args: object) -> str:
+    """OKX's text for ``code`` with its ``{0}`` placeholder filled (used by the simulator)."""
+    return ERROR_CODES[code].message.format(*args)
+
+
+def exception_class(code: str, http_status: int | None = None) -> type[OkxError]:
+    """The class for an OKX code; unknown codes fall back on the HTTP status class."""
+    entry = ERROR_CODES.get(code)
+    if entry is not None:
+        return entry.cls
+    if http_status is not None and http_status >= 500:
+        return ExchangeUnavailable
+    if http_status == 429:
+        return RateLimitError
+    if http_status == 401:
+        return AuthenticationError
+    return OkxError
+
+
+def from_code(code: str, message: str, *, http_status: int | None = None, hint: str | None = None,
+              request: str | None = None) -> OkxError:
+    """Build the exception OKX's ``code`` stands for."""
+    cls = exception_class(code, http_status)
+    return cls(message or (ERROR_CODES[code].message if code in ERROR_CODES else "OKX error"),
+               code=code, http_status=http_status, hint=hint, request=request)

@@ -1,0 +1,173 @@
+"""OKX's documented rate budgets and the sliding-window counter that enforces them.
+
+The same table and the same counter serve both sides: the client waits until a request fits
+its budget, the simulator refuses one that does not (HTTP 429, code 50011). Budgets are keyed as
+OKX keys them: public endpoints per IP, private ones per user, trade endpoints per user and
+instrument, batch endpoints counted in orders (``shared/okx/API-FACTS.md`` section 3).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+
+class Scope(StrEnum):
+    """What OKX counts a budget against."""
+
+    IP = "ip"
+    IP_INST_TYPE = "ip+instType"
+    USER = "user"
+    USER_INSTRUMENT = "user+instId"
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """``limit`` units per ``window`` seconds per key of ``scope``; batch endpoints count orders."""
+
+    name: str
+    limit: int
+    window: float
+    scope: Scope
+    counts_orders: bool = False
+
+
+WINDOW: Final = 2.0
+
+#: (METHOD, path) -> budget. Paths without the query string.
+BUDGETS: Final[dict[tuple[str, str], Budget]] = {
+    ("GET", "/api/v5/public/time"): Budget("public/time", 10, WINDOW, Scope.IP),
+    ("GET", "/api/v5/public/instruments"): Budget("public/instruments", 20, WINDOW, Scope.IP_INST_TYPE),
+    ("GET", "/api/v5/market/ticker"): Budget("market/ticker", 20, WINDOW, Scope.IP),
+    ("GET", "/api/v5/market/tickers"): Budget("market/tickers", 20, WINDOW, Scope.IP),
+    ("GET", "/api/v5/market/books"): Budget("market/books", 40, WINDOW, Scope.IP),
+    ("GET", "/api/v5/account/balance"): Budget("account/balance", 10, WINDOW, Scope.USER),
+    ("GET", "/api/v5/account/config"): Budget("account/config", 5, WINDOW, Scope.USER),
+    ("POST", "/api/v5/trade/order"): Budget("trade/order", 60, WINDOW, Scope.USER_INSTRUMENT),
+    ("POST", "/api/v5/trade/batch-orders"): Budget("trade/batch-orders", 300, WINDOW, Scope.USER_INSTRUMENT, counts_orders=True),
+    ("POST", "/api/v5/trade/cancel-order"): Budget("trade/cancel-order", 60, WINDOW, Scope.USER_INSTRUMENT),
+    ("POST", "/api/v5/trade/cancel-batch-orders"): Budget("trade/cancel-batch-orders", 300, WINDOW, Scope.USER_INSTRUMENT, counts_orders=True),
+    ("POST", "/api/v5/trade/amend-order"): Budget("trade/amend-order", 60, WINDOW, Scope.USER_INSTRUMENT),
+    ("GET", "/api/v5/trade/order"): Budget("trade/order-details", 60, WINDOW, Scope.USER_INSTRUMENT),
+    ("GET", "/api/v5/trade/orders-pending"): Budget("trade/orders-pending", 60, WINDOW, Scope.USER),
+    ("GET", "/api/v5/trade/orders-history"): Budget("trade/orders-history", 40, WINDOW, Scope.USER),
+    ("GET", "/api/v5/trade/fills"): Budget("trade/fills", 60, WINDOW, Scope.USER),
+    ("GET", "/api/v5/trade/fills-history"): Budget("trade/fills-history", 10, WINDOW, Scope.USER),
+}
+
+#: OKX's maximum number of orders in one batch request.
+MAX_BATCH_ORDERS: Final = 20
+
+#: A batch of one order counts against the single-order budget, not the batch one.
+SINGLE_ORDER_EQUIVALENT: Final[dict[str, tuple[str, str]]] = {
+    "/api/v5/trade/batch-orders": ("POST", "/api/v5/trade/order"),
+    "/api/v5/trade/cancel-batch-orders": ("POST", "/api/v5/trade/cancel-order"),
+}
+
+#: One unit of demand: (bucket key, budget, units).
+Demand = tuple[str, Budget, int]
+
+
+def demands(
+    method: str,
+    path: str,
+    *,
+    ip: str = "",
+    user: str = "",
+    inst_type: str = "",
+    inst_ids: Sequence[str] = (),
+) -> list[Demand]:
+    """The buckets one request draws from and how much, keyed as OKX keys them.
+
+    ``inst_ids`` lists the instrument of every order in a batch (repeats count), or the one
+    instrument of a single trade request. An endpoint without a documented budget draws nothing.
+    """
+    if path in SINGLE_ORDER_EQUIVALENT and len(inst_ids) == 1:
+        method, path = SINGLE_ORDER_EQUIVALENT[path]
+    budget = BUDGETS.get((method, path))
+    if budget is None:
+        return []
+    if budget.scope is Scope.IP:
+        return [(f"{budget.name}|{ip}", budget, 1)]
+    if budget.scope is Scope.IP_INST_TYPE:
+        return [(f"{budget.name}|{ip}|{inst_type}", budget, 1)]
+    if budget.scope is Scope.USER:
+        return [(f"{budget.name}|{user}", budget, 1)]
+    counts: dict[str, int] = {}
+    for inst_id in inst_ids or ("",):
+        counts[inst_id] = counts.get(inst_id, 0) + 1
+    if budget.counts_orders:
+        return [(f"{budget.name}|{user}|{inst}", budget, n) for inst, n in counts.items()]
+    return [(f"{budget.name}|{user}|{inst}", budget, 1) for inst in counts]
+
+
+class SlidingWindowLimiter:
+    """Counts units per key over a sliding window; thread-safe.
+
+    ``reserve`` is all-or-nothing over several buckets (a batch spanning instruments either fits
+    every bucket or takes from none), so a refused request leaves no trace. ``slack`` widens the
+    window the caller honours: a client sets a few tens of milliseconds so that network jitter
+    between its clock and the server's arrival times never turns into a refusal.
+    """
+
+    def __init__(self, *, slack: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._events: dict[str, deque[tuple[float, int]]] = {}
+        self._used: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._slack = slack
+        self._clock = clock
+
+    def _trim(self, key: str, now: float, window: float) -> int:
+        events = self._events.get(key)
+        if not events:
+            return 0
+        horizon = now - window
+        used = self._used[key]
+        while events and events[0][0] <= horizon:
+            used -= events.popleft()[1]
+        self._used[key] = used
+        return used
+
+    def reserve(self, wanted: Iterable[Demand]) -> float:
+        """Take the units if every bucket has room and return 0, else take nothing and return
+        the seconds to wait before trying again."""
+        wanted = list(wanted)
+        with self._lock:
+            now = self._clock()
+            wait = 0.0
+            for key, budget, units in wanted:
+                window = budget.window + self._slack
+                used = self._trim(key, now, window)
+                if used + units <= budget.limit:
+                    continue
+                if units > budget.limit:
+                    raise ValueError(f"{units} units can never fit {budget.name}'s budget of {budget.limit}")
+                # Free enough of the oldest units for this demand to fit.
+                need = used + units - budget.limit
+                for stamp, amount in self._events[key]:
+                    need -= amount
+                    if need <= 0:
+                        wait = max(wait, stamp + window - now)
+                        break
+            if wait > 0:
+                return wait
+            for key, _budget, units in wanted:
+                self._events.setdefault(key, deque()).append((now, units))
+                self._used[key] = self._used.get(key, 0) + units
+            return 0.0
+
+    def acquire(self, wanted: Iterable[Demand], *, sleep: Callable[[float], None] = time.sleep) -> float:
+        """Block until the request fits, then take it. Returns the seconds spent waiting."""
+        wanted = list(wanted)
+        waited = 0.0
+        while True:
+            wait = self.reserve(wanted)
+            if wait <= 0:
+                return waited
+            sleep(wait)
+            waited += wait
