@@ -76,6 +76,12 @@ class NetworkError(OkxError):
     outcome_unknown = True
 
 
+class ConnectionFailed(NetworkError):
+    """The connection could not be made at all: the request never left, so resending is safe."""
+
+    outcome_unknown = False
+
+
 class RequestTimeout(NetworkError):
     """No answer in time, or OKX's 50004: the request may or may not have been applied."""
 
@@ -261,3 +267,49 @@ def from_code(code: str, message: str, *, http_status: int | None = None, hint: 
     cls = exception_class(code, http_status)
     return cls(message or (ERROR_CODES[code].message if code in ERROR_CODES else "OKX error"),
                code=code, http_status=http_status, hint=hint, request=request)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorContext:
+    """What the client knew when the error came back, so the hint can name the likely fix."""
+
+    base_url: str = ""
+    demo: bool = False
+    clock_offset_ms: int | None = None
+    global_host: bool = False
+
+
+def hint_for(code: str, ctx: ErrorContext) -> str | None:
+    """The likely cause and fix of the most common user failures, or None."""
+    if code in ("50119", "50111"):
+        if ctx.global_host:
+            return ("check OKX_API_KEY; if the key was created on my.okx.com (EEA) or app.okx.com (US/AU), "
+                    "it only works on that region's host: use region 'eea' (https://eea.okx.com) or "
+                    "'us' (https://us.okx.com)")
+        return f"check OKX_API_KEY: this key is unknown to {ctx.base_url or 'this host'}"
+    if code == "50101":
+        if ctx.demo:
+            return ("this is a live-trading key but demo trading is switched on: turn demo off "
+                    "(venue: live), or create a key under Demo Trading -> API")
+        return ("this looks like a demo-trading key but demo trading is off: switch demo on "
+                "(demo=True / venue: demo), or use a live-trading key")
+    if code == "50102":
+        offset = "unknown" if ctx.clock_offset_ms is None else f"{ctx.clock_offset_ms / 1000:+.3f} s"
+        return (f"the request timestamp was outside OKX's 30 s window even after re-syncing with the "
+                f"server clock (measured offset {offset}); fix the system clock (NTP/chrony)")
+    if code in ("50104", "50105"):
+        return ("OKX_PASSPHRASE must be the passphrase you set when you created this API key "
+                "(not your login or fund password)")
+    if code == "50113":
+        return ("check OKX_SECRET_KEY: it must be the secret shown when this API key was created "
+                "(this client signs exactly the bytes it sends)")
+    if code == "50120":
+        return "this key lacks the permission for this call: create a key with 'Trade' permission"
+    if code in ("50110", "50035"):
+        return "add this machine's public IP to the API key's IP whitelist on OKX"
+    if code == "51001":
+        return "check the instrument ID (e.g. BTC-USDT) against GET /api/v5/public/instruments"
+    if code in ("50011", "50061"):
+        return ("another process is using this key's budget: share it across workers "
+                "(see README, 'Running at scale')")
+    return None

@@ -115,12 +115,14 @@ class SlidingWindowLimiter:
     between its clock and the server's arrival times never turns into a refusal.
     """
 
-    def __init__(self, *, slack: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, slack: float = 0.0, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self._events: dict[str, deque[tuple[float, int]]] = {}
         self._used: dict[str, int] = {}
         self._lock = threading.Lock()
         self._slack = slack
         self._clock = clock
+        self._sleep = sleep
 
     def _trim(self, key: str, now: float, window: float) -> int:
         events = self._events.get(key)
@@ -161,7 +163,7 @@ class SlidingWindowLimiter:
                 self._used[key] = self._used.get(key, 0) + units
             return 0.0
 
-    def acquire(self, wanted: Iterable[Demand], *, sleep: Callable[[float], None] = time.sleep) -> float:
+    def acquire(self, wanted: Iterable[Demand]) -> float:
         """Block until the request fits, then take it. Returns the seconds spent waiting."""
         wanted = list(wanted)
         waited = 0.0
@@ -169,5 +171,5 @@ class SlidingWindowLimiter:
             wait = self.reserve(wanted)
             if wait <= 0:
                 return waited
-            sleep(wait)
+            self._sleep(wait)
             waited += wait

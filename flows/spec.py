@@ -1,0 +1,735 @@
+"""Strategy spec files: schema, loader, and error messages a human can act on.
+
+A spec is the only thing a user writes to move money, so every mistake must come back as one
+line naming the file, the line, the field, the problem and the fix, never as a traceback.
+
+Decisions worth knowing:
+
+* YAML numbers become ``Decimal`` from their source text (``0.1`` is exactly ``Decimal("0.1")``),
+  never via float. Only ``true``/``false`` are booleans (``yes``/``no``/``on``/``off`` stay text),
+  duplicate keys and anchors/aliases are refused.
+* ``strategy.targets`` may omit the quote currency; it then counts as weight 0 and is added to
+  the loaded targets explicitly. Listed weights must still add up to exactly 1, so a typo can
+  never silently park money in the quote currency.
+* ``demo`` and ``live`` venues refuse a non-https ``base_url``: the passphrase travels in a header.
+  ``live`` also requires ``risk.max_run_notional``: real money always has a per-run cap.
+* Everything the strategy trades must be in ``risk.allowed_instruments`` when that list is given,
+  and fixed amounts that could never pass the risk limits (a DCA buy above ``max_order_notional``,
+  a ladder above ``max_run_notional``) are refused at load time rather than skipped at every run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, \
+    field_validator, model_validator
+from pydantic_core import PydanticCustomError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from okx_tasks.models import Instrument
+from okx_tasks.plan import RiskLimits
+from okx_tasks.precision import format_decimal
+
+MAX_AMOUNT: Final = Decimal("1e12")
+MAX_DECIMALS: Final = 18
+MAX_FILE_CHARS: Final = 100_000
+MAX_NAME_CHARS: Final = 64
+MAX_URL_CHARS: Final = 200
+KINDS: Final = ("rebalance", "dca", "twap", "ladder")
+
+
+class SpecError(Exception):
+    """A spec that cannot be used; ``str()`` is one ``file:line: path: problem -- fix`` per line."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+# ---------------------------------------------------------------------------------------------
+# Field types: each refuses with a "problem -- fix" sentence.
+
+
+def _problem(text: str, path: str | None = None) -> PydanticCustomError:
+    """A pydantic error carrying our sentence verbatim (and optionally a sub-path below the loc)."""
+    context: dict[str, Any] = {"text": text}
+    if path:
+        context["path"] = path
+    return PydanticCustomError("spec", "{text}", context)
+
+
+def _exact(value: Decimal) -> str:
+    """Every digit the user wrote: ``format_decimal`` normalizes to 28 digits, which could show
+    0.99999999999999999999999999999 as 1 in the very message that complains about it."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _show(value: Any) -> str:
+    """A user value quoted for a one-line message: ASCII only, never too long."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, Decimal):
+        return _exact(value) if value.is_finite() and abs(value.adjusted()) < 40 else str(value)
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = str(value)
+    return ascii(text[:40] + "...") if len(text) > 40 else ascii(text)
+
+
+def _plain_text(value: str, what: str, limit: int) -> str:
+    if not value.isascii():
+        raise _problem(f"{_show(value)} contains non-ASCII characters -- write {what} in plain ASCII")
+    if len(value) > limit:
+        raise _problem(f"{what} is {len(value)} characters long, over the limit of {limit} -- shorten it")
+    return value
+
+
+_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_CCY = re.compile(r"^[A-Z0-9]{1,15}$")
+_INST = re.compile(r"^[A-Z0-9]{1,15}-[A-Z0-9]{1,15}$")
+
+
+def _slug(value: str, what: str) -> str:
+    _plain_text(value, what, MAX_NAME_CHARS)
+    if not _SLUG.match(value):
+        suggestion = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-") or "my-strategy"
+        raise _problem(f"{_show(value)} is not a valid {what} -- use lowercase letters, digits and single "
+                       f"dashes, e.g. '{suggestion}'")
+    return value
+
+
+def _name(value: str) -> str:
+    return _slug(value, "name")
+
+
+def _block_name(value: str) -> str:
+    return _slug(value, "block name")
+
+
+def _ccy(value: str) -> str:
+    _plain_text(value, "a currency code", 15)
+    if not _CCY.match(value):
+        fixed = re.sub(r"[^A-Z0-9]", "", value.upper())
+        example = f"'{fixed}'" if _CCY.match(fixed) else "'BTC'"
+        raise _problem(f"{_show(value)} is not a currency code -- use uppercase letters and digits, e.g. {example}")
+    return value
+
+
+def _inst_id(value: str) -> str:
+    _plain_text(value, "an instrument id", 31)
+    if not _INST.match(value):
+        fixed = re.sub(r"[/_ ]", "-", value.upper())
+        example = f"'{fixed}'" if _INST.match(fixed) else "'BTC-USDT'"
+        raise _problem(f"{_show(value)} is not a spot instrument id -- use BASE-QUOTE in uppercase, e.g. {example}")
+    return value
+
+
+def _url(value: str) -> str:
+    _plain_text(value, "base_url", MAX_URL_CHARS)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(ch.isspace() for ch in value):
+        raise _problem(f"{_show(value)} is not an http(s) URL -- use e.g. 'https://www.okx.com'")
+    return value.rstrip("/")
+
+
+def _decimal_places_ok(value: Decimal) -> bool:
+    exponent = value.as_tuple().exponent
+    return not isinstance(exponent, int) or exponent >= -MAX_DECIMALS
+
+
+def _amount(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise _problem(f"must be more than 0, got {_show(value)} -- use a positive amount")
+    if value > MAX_AMOUNT:
+        raise _problem(f"{_show(value)} is too large; the limit is {format_decimal(MAX_AMOUNT)} "
+                       f"-- check for extra zeros")
+    if not _decimal_places_ok(value):
+        raise _problem(f"{_show(value)} has more than {MAX_DECIMALS} decimal places -- round it")
+    return value
+
+
+def _weight(value: Decimal) -> Decimal:
+    if value < 0 or value > 1:
+        raise _problem(f"weight {_show(value)} is outside 0..1 -- use a fraction such as 0.25 for 25%")
+    if not _decimal_places_ok(value):
+        raise _problem(f"weight {_show(value)} has more than {MAX_DECIMALS} decimal places -- round it")
+    return value
+
+
+def _band(value: Decimal) -> Decimal:
+    if value < 0 or value > Decimal("0.5"):
+        raise _problem(f"drift band {_show(value)} is outside 0..0.5 -- use a fraction such as 0.02 "
+                       f"(2 percentage points)")
+    return value
+
+
+def _bps(value: Decimal) -> Decimal:
+    if value <= 0 or value > 1000:
+        raise _problem(f"{_show(value)} bps is outside 0..1000 (exclusive of 0) -- use e.g. 50 for 0.5%")
+    return value
+
+
+def _no_bool(value: Any) -> Any:
+    """pydantic would read ``true`` as 1; a count or amount written as a boolean is a mistake."""
+    if isinstance(value, bool):
+        raise _problem(f"expected a number, got {_show(value)} -- write a plain number such as 5")
+    return value
+
+
+def _int_range(low: int, high: int, what: str) -> Any:
+    def check(value: int) -> int:
+        if value < low:
+            raise _problem(f"{what} must be at least {low}, got {value} -- use {low} or more")
+        if value > high:
+            raise _problem(f"{what} must be at most {high}, got {value} -- use {high} or fewer")
+        return value
+    return AfterValidator(check)
+
+
+def _seconds(value: Decimal) -> Decimal:
+    if value <= 0 or value > 86400:
+        raise _problem(f"window of {_show(value)} s is outside 0..86400 (exclusive of 0) "
+                       f"-- use a positive number of seconds up to one day")
+    return value
+
+
+Number = Annotated[Decimal, BeforeValidator(_no_bool)]
+Name = Annotated[str, AfterValidator(_name)]
+BlockName = Annotated[str, AfterValidator(_block_name)]
+Ccy = Annotated[str, AfterValidator(_ccy)]
+InstId = Annotated[str, AfterValidator(_inst_id)]
+Url = Annotated[str, AfterValidator(_url)]
+Amount = Annotated[Number, AfterValidator(_amount)]
+Weight = Annotated[Number, AfterValidator(_weight)]
+Band = Annotated[Number, AfterValidator(_band)]
+Bps = Annotated[Number, AfterValidator(_bps)]
+Seconds = Annotated[Number, AfterValidator(_seconds)]
+Side = Literal["buy", "sell"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Credentials(_Strict):
+    """Where the API key comes from: a Prefect ``OkxCredentials`` block or the OKX_* env vars."""
+
+    block: BlockName | None = None
+    env: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Credentials:
+        if self.block is not None and self.env:
+            raise _problem("both block and env are set -- keep only one credential source")
+        if self.block is None and self.env is False:
+            raise _problem("env is false and no block is given -- set block: <name> or env: true")
+        return self
+
+    @property
+    def from_env(self) -> bool:
+        return self.block is None
+
+
+class Risk(_Strict):
+    max_order_notional: Amount | None = None
+    max_run_notional: Amount | None = None
+    allowed_instruments: list[InstId] | None = None
+    max_slippage_bps: Bps = Decimal(50)
+
+    @field_validator("allowed_instruments")
+    @classmethod
+    def _not_empty(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise _problem("an empty list allows no instrument at all -- list instruments or remove the key")
+        return value
+
+    @model_validator(mode="after")
+    def _order_within_run(self) -> Risk:
+        order, run = self.max_order_notional, self.max_run_notional
+        if order is not None and run is not None and order > run:
+            raise _problem(f"{_show(order)} is above max_run_notional {_show(run)} -- lower it to at most "
+                           f"{_show(run)}", "max_order_notional")
+        return self
+
+    def limits(self) -> RiskLimits:
+        allowed = frozenset(self.allowed_instruments) if self.allowed_instruments is not None else None
+        return RiskLimits(max_order_notional=self.max_order_notional, max_run_notional=self.max_run_notional,
+                          allowed_instruments=allowed, max_slippage_bps=self.max_slippage_bps)
+
+
+class _Strategy(_Strict):
+    def instrument_paths(self) -> dict[str, str]:
+        """Each instrument the strategy trades, with the spec path that names it."""
+        return {self.inst_id: "strategy.inst_id"}  # type: ignore[attr-defined]
+
+    def risk_problem(self, risk: Risk) -> PydanticCustomError | None:
+        """Amounts that could never pass ``risk``; None when the strategy fits."""
+        return None
+
+
+class Rebalance(_Strategy):
+    kind: Literal["rebalance"]
+    quote_ccy: Ccy
+    targets: dict[Ccy, Weight]
+    drift_band: Band = Decimal("0.02")
+    min_trade_quote: Amount = Decimal(10)
+
+    @field_validator("targets")
+    @classmethod
+    def _weights(cls, targets: dict[str, Decimal], info: ValidationInfo) -> dict[str, Decimal]:
+        quote = info.data.get("quote_ccy")
+        if not targets:
+            raise _problem("no targets -- list currencies with weights, e.g. {BTC: 0.5, USDT: 0.5}")
+        total = sum(targets.values(), Decimal(0))
+        if total != 1:
+            implied = f" ({quote} is not listed, so it counts as 0)" if quote and quote not in targets else ""
+            raise _problem(f"weights sum to {_show(total)}, not 1 -- make the weights add up to exactly 1{implied}")
+        if quote and not set(targets) - {quote}:
+            raise _problem(f"only the quote currency {quote} is listed -- add at least one currency to hold")
+        if quote and quote not in targets:
+            targets = {**targets, quote: Decimal(0)}
+        return targets
+
+    def instrument_paths(self) -> dict[str, str]:
+        return {f"{ccy}-{self.quote_ccy}": f"strategy.targets.{ccy}" for ccy in self.targets if ccy != self.quote_ccy}
+
+
+class Dca(_Strategy):
+    kind: Literal["dca"]
+    inst_id: InstId
+    quote_amount: Amount
+    max_price: Amount | None = None
+
+    def risk_problem(self, risk: Risk) -> PydanticCustomError | None:
+        for limit, name in ((risk.max_order_notional, "max_order_notional"), (risk.max_run_notional, "max_run_notional")):
+            if limit is not None and self.quote_amount > limit:
+                return _problem(f"{_show(self.quote_amount)} is above risk.{name} {_show(limit)} -- lower it or "
+                                f"raise the limit", "strategy.quote_amount")
+        return None
+
+
+class Twap(_Strategy):
+    kind: Literal["twap"]
+    inst_id: InstId
+    side: Side
+    total_size: Amount
+    slices: Annotated[int, BeforeValidator(_no_bool), _int_range(1, 1000, "slices")]
+    window_seconds: Seconds
+    limit_price: Amount | None = None
+
+
+class Ladder(_Strategy):
+    kind: Literal["ladder"]
+    inst_id: InstId
+    side: Side
+    levels: Annotated[int, BeforeValidator(_no_bool), _int_range(1, 100, "levels")]
+    step_bps: Bps
+    total_quote: Amount
+
+    @model_validator(mode="after")
+    def _prices_positive(self) -> Ladder:
+        if self.side == "buy" and self.levels * self.step_bps >= 10000:
+            raise _problem(f"{self.levels} levels of {_show(self.step_bps)} bps reach a price of 0 or less -- use "
+                           f"fewer levels or a smaller step", "step_bps")
+        return self
+
+    def risk_problem(self, risk: Risk) -> PydanticCustomError | None:
+        if risk.max_run_notional is not None and self.total_quote > risk.max_run_notional:
+            return _problem(f"{_show(self.total_quote)} is above risk.max_run_notional {_show(risk.max_run_notional)} "
+                            f"-- lower it or raise the limit", "strategy.total_quote")
+        per_level = self.total_quote / self.levels
+        if risk.max_order_notional is not None and per_level > risk.max_order_notional:
+            return _problem(f"{_show(self.total_quote)} over {self.levels} levels is {_show(per_level)} per order, "
+                            f"above risk.max_order_notional {_show(risk.max_order_notional)} -- add levels, lower "
+                            f"total_quote or raise the limit", "strategy.total_quote")
+        return None
+
+
+Strategy = Annotated[Rebalance | Dca | Twap | Ladder, Field(discriminator="kind")]
+STRATEGIES: Final[dict[str, type[_Strategy]]] = {"rebalance": Rebalance, "dca": Dca, "twap": Twap, "ladder": Ladder}
+
+
+def base_url_problem(venue: str, url: str | None) -> str | None:
+    """Why ``url`` must not be used for ``venue`` (also for OKX_BASE_URL at run time), or None."""
+    if url is not None and venue in ("demo", "live") and urlsplit(url).scheme != "https":
+        return (f"{venue} venue needs an https base_url, got {_show(url)} -- use https:// "
+                f"(credentials{' and real money' if venue == 'live' else ''} go over this connection)")
+    return None
+
+
+class Spec(_Strict):
+    name: Name
+    venue: Literal["sim", "demo", "live"] = "sim"
+    base_url: Url | None = None
+    credentials: Credentials = Field(default_factory=Credentials)
+    dry_run: bool = False
+    risk: Risk = Field(default_factory=Risk)
+    strategy: Strategy
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Spec:
+        problem = base_url_problem(self.venue, self.base_url)
+        if problem:
+            raise _problem(problem, "base_url")
+        if self.venue == "live" and self.risk.max_run_notional is None:
+            raise _problem("the live venue needs a per-run cap -- set risk.max_run_notional", "risk")
+        allowed = self.risk.allowed_instruments
+        for inst_id, path in self.strategy.instrument_paths().items():
+            if allowed is not None and inst_id not in allowed:
+                raise _problem(f"{inst_id} is not in risk.allowed_instruments -- add it there or stop trading it",
+                               path)
+        risk_problem = self.strategy.risk_problem(self.risk)
+        if risk_problem is not None:
+            raise risk_problem
+        return self
+
+    def instruments(self) -> set[str]:
+        return set(self.strategy.instrument_paths())
+
+    def risk_limits(self) -> RiskLimits:
+        return self.risk.limits()
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML: numbers as Decimal, strict booleans, no duplicates, no aliases, with line numbers
+
+
+class _YamlProblem(Exception):
+    def __init__(self, line: int, text: str) -> None:
+        self.line, self.text = line, text
+        super().__init__(text)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps number text exact and refuses what hides mistakes in a spec."""
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _YamlProblem(event.start_mark.line + 1,
+                               "anchors and aliases (*name) are not supported -- write the value out in full")
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if isinstance(key, (dict, list)):
+                raise _YamlProblem(key_node.start_mark.line + 1, "a key must be plain text -- use a simple key")
+            if key in seen:
+                raise _YamlProblem(key_node.start_mark.line + 1,
+                                   f"duplicate key {_show(key)} -- keep only one of them")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+def _construct_decimal(loader: _Loader, node: ScalarNode) -> Decimal | str:
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    special = {".inf": "Infinity", "+.inf": "Infinity", "-.inf": "-Infinity", ".nan": "NaN"}
+    try:
+        return Decimal(special.get(text.lower(), text))
+    except InvalidOperation:
+        return text  # e.g. sexagesimal 1:30.5; the field's validation names the problem
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)  # type: ignore[arg-type]
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+
+
+def _yaml_fix(problem: str) -> str:
+    if "\t" in problem or "'\\t'" in problem:
+        return "indent with spaces, not tabs"
+    if "mapping values are not allowed" in problem:
+        return "check the indentation, and quote values that contain ': '"
+    if "could not find expected ':'" in problem:
+        return "every line needs 'key: value'; check for a missing colon"
+    if "found undefined alias" in problem or "found unhashable" in problem:
+        return "write the value out in full"
+    if "expected ',' or '}'" in problem or "expected ',' or ']'" in problem:
+        return "close the brackets and separate items with commas"
+    return "fix the YAML syntax on this line"
+
+
+_PLAIN_TAGS: Final = frozenset(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq"))
+
+
+def _check_tags(node: Node | None) -> None:
+    """Refuse explicit tags such as ``!!set`` or ``!!binary``: a spec is plain maps, lists and scalars."""
+    if node is None:
+        return
+    if node.tag not in _PLAIN_TAGS:
+        raise _YamlProblem(node.start_mark.line + 1,
+                           f"the YAML tag {_show(node.tag)} is not supported -- remove the '!' tag")
+    children: list[Node] = []
+    if isinstance(node, MappingNode):
+        children = [part for pair in node.value for part in pair]
+    elif isinstance(node, SequenceNode):
+        children = list(node.value)
+    for child in children:
+        _check_tags(child)
+
+
+def _load_yaml(text: str, source: str) -> tuple[Node | None, Any]:
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise SpecError([f"{source}:{line}: invalid YAML: control character #x{exc.character:04x} in the text "
+                         f"-- remove it"]) from None
+    try:
+        root = loader.get_single_node()
+        _check_tags(root)
+        return root, (loader.construct_document(root) if root is not None else None)
+    except _YamlProblem as exc:
+        raise SpecError([f"{source}:{exc.line}: {exc.text}"]) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        raise SpecError([f"{source}:{line}: invalid YAML: {problem} -- {_yaml_fix(problem)}"]) from None
+    except (yaml.YAMLError, TypeError, ValueError, ArithmeticError, RecursionError) as exc:
+        # Last resort, so that no YAML oddity ever reaches the user as a traceback.
+        raise SpecError([f"{source}:1: invalid YAML: {' '.join(str(exc).split())} -- fix the YAML syntax"]) from None
+    finally:
+        loader.dispose()  # type: ignore[no-untyped-call]
+
+
+def _line_of(root: Node | None, loc: Sequence[Any]) -> int:
+    """Line of the YAML node at ``loc`` (a key's own line), else of its nearest existing parent."""
+    if root is None:
+        return 1
+    node, line = root, root.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, MappingNode):
+            match = next(((k, v) for k, v in node.value if isinstance(k, ScalarNode) and k.value == str(part)), None)
+            if match is None:
+                return line
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+# ---------------------------------------------------------------------------------------------
+# pydantic errors -> one line each
+
+_EXAMPLES: Final = {
+    "name": "core-rebalance", "strategy": "{kind: rebalance, ...}", "kind": "rebalance", "quote_ccy": "USDT",
+    "targets": "{BTC: 0.5, USDT: 0.5}", "inst_id": "BTC-USDT", "quote_amount": "100", "side": "buy",
+    "total_size": "0.05", "slices": "5", "window_seconds": "20", "levels": "5", "step_bps": "50",
+    "total_quote": "1000",
+}
+_SUBMODELS: Final[dict[tuple[type[BaseModel], str], type[BaseModel]]] = {
+    (Spec, "risk"): Risk, (Spec, "credentials"): Credentials,
+}
+
+
+def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
+    """The model whose keys live at ``loc`` (a raw pydantic loc, strategy tag included)."""
+    model: type[BaseModel] | None = Spec
+    for part in loc:
+        if model is Spec and part == "strategy":
+            model = None
+        elif model is None and part in STRATEGIES:
+            model = STRATEGIES[part]
+        elif model is not None and (model, part) in _SUBMODELS:
+            model = _SUBMODELS[(model, part)]
+        else:
+            return None
+    return model
+
+
+def _allowed_keys(loc: Sequence[Any]) -> list[str]:
+    model = _model_at(loc)
+    return list(model.model_fields) if model is not None else []
+
+
+def _misspelt(errors: Sequence[Mapping[str, Any]]) -> set[tuple[Any, ...]]:
+    """Raw locs of missing keys that an unknown key is probably a misspelling of.
+
+    "unknown key 'target' -- did you mean 'targets'?" already says it all; a second line saying
+    targets is missing would only make the one mistake look like two.
+    """
+    found = set()
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            parent = tuple(error["loc"][:-1])
+            close = _closest(str(error["loc"][-1]), _allowed_keys(parent))
+            if close is not None:
+                found.add((*parent, close))
+    return found
+
+
+def _closest(word: str, choices: Sequence[str]) -> str | None:
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _choices_from(expected: str) -> list[str]:
+    return re.findall(r"'([^']*)'", expected)
+
+
+def _message(error: Mapping[str, Any]) -> tuple[list[Any], str]:
+    """The (path, "problem -- fix") for one pydantic error; the path has no strategy tag."""
+    raw = list(error["loc"])
+    kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
+    path = [p for i, p in enumerate(raw) if p != "[key]" and not (i == 1 and raw[0] == "strategy" and p in KINDS)]
+    if kind == "spec":
+        extra = ctx.get("path")
+        if extra:  # relative to the model that raised it
+            path = path + extra.split(".")
+        return path, str(ctx["text"])
+    if kind == "missing":
+        key = str(path[-1])
+        return path, f"missing required key '{key}' -- add it, e.g. {key}: {_EXAMPLES.get(key, '...')}"
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(raw[:-1])
+        close = _closest(str(path[-1]), allowed)
+        fix = f"did you mean '{close}'?" if close else "remove it or correct its spelling"
+        return path, f"unknown key {_show(path[-1])}; allowed: {', '.join(allowed)} -- {fix}"
+    if kind == "union_tag_invalid":
+        close = _closest(str(ctx.get("tag", "")), KINDS)
+        fix = f"did you mean '{close}'?" if close else "use one of those"
+        shown = _show(value.get("kind")) if isinstance(value, dict) else _show(ctx.get("tag"))
+        return path + ["kind"], f"unknown kind {shown}; allowed: {', '.join(KINDS)} -- {fix}"
+    if kind == "union_tag_not_found":
+        return path + ["kind"], f"missing required key 'kind' -- add it, one of: {', '.join(KINDS)}"
+    if kind == "literal_error":
+        choices = _choices_from(str(ctx.get("expected", "")))
+        close = _closest(str(value), choices)
+        fix = f"did you mean '{close}'?" if close else f"use one of: {', '.join(choices)}"
+        return path, f"{_show(value)} is not allowed; allowed: {', '.join(choices)} -- {fix}"
+    return path, _type_message(kind, value, str(error.get("msg", "")))
+
+
+_TYPE_MESSAGES: Final = {
+    ("string_type",): ("text", "put it in quotes"),
+    ("decimal_type", "decimal_parsing", "float_type", "float_parsing"):
+        ("a number", "write a plain number such as 100 or 0.25"),
+    ("finite_number",): ("a finite number", "write a plain number such as 100 or 0.25"),
+    ("int_type", "int_parsing", "int_from_float"): ("a whole number", "write a whole number such as 5"),
+    ("bool_type", "bool_parsing"): ("true or false", "write true or false"),
+    ("dict_type", "model_type", "model_attributes_type"): ("a mapping", "write it as indented 'key: value' lines"),
+    ("list_type", "set_type", "frozen_set_type", "tuple_type"): ("a list", "write it as [A, B] or as '- A' lines"),
+}
+
+
+def _type_message(kind: str, value: Any, fallback: str) -> str:
+    for kinds, (expected, fix) in _TYPE_MESSAGES.items():
+        if kind in kinds:
+            got = _show(value)
+            got = f"the number {got}" if isinstance(value, (int, Decimal)) and not isinstance(value, bool) \
+                and expected == "text" else got
+            return f"expected {expected}, got {got} -- {fix}"
+    return f"{fallback} -- see flows/spec.py for what is accepted"
+
+
+def _format_errors(exc: ValidationError, root: Node | None, source: str) -> list[str]:
+    lines: list[tuple[int, str]] = []
+    errors = exc.errors()
+    misspelt = _misspelt(errors)
+    for error in errors:
+        if error["type"] == "missing" and tuple(error["loc"]) in misspelt:
+            continue
+        path, message = _message(error)
+        line = _line_of(root, path)
+        dotted = ".".join(str(p) for p in path)
+        text = f"{source}:{line}: {dotted + ': ' if dotted else ''}{message}"
+        if (line, text) not in lines:
+            lines.append((line, text))
+    return [text for _, text in sorted(lines, key=lambda item: item[0])]
+
+
+# ---------------------------------------------------------------------------------------------
+# Public entry points
+
+
+def parse_spec(text: str, source: str = "<spec>") -> Spec:
+    """Validate spec ``text``; ``source`` names it in messages (usually the file path)."""
+    if len(text) > MAX_FILE_CHARS:
+        raise SpecError([f"{source}:1: the file is {len(text)} characters, over the limit of {MAX_FILE_CHARS} "
+                         f"-- a spec is a short YAML file"])
+    root, data = _load_yaml(text, source)
+    if data is None:
+        raise SpecError([f"{source}:1: the spec is empty -- write at least name: and strategy:"])
+    try:
+        return Spec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(_format_errors(exc, root, source)) from None
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a spec file; every problem is a ``SpecError``, never a traceback."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise SpecError([f"{path}: cannot read the spec: {exc.strerror or exc} -- check the path"]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SpecError([f"{path}:{line}: the file is not UTF-8 text -- save it as UTF-8"]) from None
+    return parse_spec(text, str(path))
+
+
+def check_against_instruments(spec: Spec, instruments: Mapping[str, Instrument]) -> list[str]:
+    """Problems with what the venue lists, one ``path: problem -- fix`` each (empty when fine)."""
+    problems: list[str] = []
+    named = list(spec.strategy.instrument_paths().items())
+    named += [(inst_id, "risk.allowed_instruments") for inst_id in spec.risk.allowed_instruments or ()]
+    quote = spec.strategy.quote_ccy if isinstance(spec.strategy, Rebalance) else None
+    if quote is not None and not any(i.inst_id.endswith(f"-{quote}") for i in instruments.values()):
+        quotes = sorted({i.inst_id.split("-", 1)[-1] for i in instruments.values()})
+        close = _closest(quote, quotes)
+        fix = f"did you mean '{close}'?" if close else "use a quote currency the venue lists, e.g. USDT"
+        return [f"strategy.quote_ccy: no instrument on this venue is quoted in {quote} -- {fix}"]
+    for inst_id, path in named:
+        problem = _instrument_problem(inst_id, instruments, quote if path.startswith("strategy.targets") else None)
+        if problem and f"{path}: {problem}" not in problems:
+            problems.append(f"{path}: {problem}")
+    return problems
+
+
+def _instrument_problem(inst_id: str, instruments: Mapping[str, Instrument], quote: str | None) -> str | None:
+    instrument = instruments.get(inst_id)
+    if instrument is not None:
+        if instrument.is_live:
+            return None
+        return (f"{inst_id} is {instrument.state.value} on this venue, not live -- wait until it trades again or "
+                f"stop trading it")
+    if quote is not None:
+        base = inst_id.rsplit("-", 1)[0]
+        bases = [i.inst_id.rsplit("-", 1)[0] for i in instruments.values() if i.inst_id.endswith(f"-{quote}")]
+        close = _closest(base, bases)
+        fix = f"did you mean {close}?" if close else f"use a currency that trades against {quote}"
+        return f"no {inst_id} instrument on this venue, so {base} cannot be traded -- {fix}"
+    close = _closest(inst_id, list(instruments))
+    fix = f"did you mean {close}?" if close else "use an instrument the venue lists"
+    return f"unknown instrument {inst_id} on this venue -- {fix}"

@@ -1,0 +1,5 @@
+import sys
+
+from okx_sim.cli import run
+
+sys.exit(run())

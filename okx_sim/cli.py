@@ -1,0 +1,140 @@
+"""``okx-flows sim`` / ``python -m okx_sim``: serve the simulator until SIGINT or SIGTERM.
+
+The lead wires ``add_arguments`` and ``main`` into the project's CLI. Credentials default to the
+same environment variables the client reads, so a shell that can talk to OKX can talk to the
+simulator unchanged except for the base URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import platformdirs
+from pydantic import SecretStr, ValidationError
+
+from okx_sim.config import ApiKeySpec, SimConfig
+from okx_sim.embedded import Simulator
+from okx_tasks.auth import ENV_API_KEY, ENV_PASSPHRASE, ENV_SECRET_KEY
+
+
+def default_state_path() -> Path:
+    return Path(platformdirs.user_data_dir("okx-flows")) / "sim.sqlite3"
+
+
+def _balance(text: str) -> tuple[str, Decimal]:
+    ccy, sep, amount = text.partition("=")
+    try:
+        if not sep or not ccy.strip():
+            raise InvalidOperation
+        value = Decimal(amount)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"expected CCY=AMOUNT, got {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"balance must be a non-negative number: {text!r}")
+    return ccy.strip().upper(), value
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed)")
+    parser.add_argument("--state", type=Path, default=None, help=f"SQLite state file (default {default_state_path()})")
+    parser.add_argument("--reset", action="store_true", help="discard the state file and start over")
+    parser.add_argument("--seed", type=int, default=0, help="random-walk and fault seed")
+    parser.add_argument("--balance", type=_balance, action="append", default=None, metavar="CCY=AMOUNT",
+                        help="initial balance (repeatable; default USDT=100000 BTC=1 ETH=10)")
+    parser.add_argument("--api-key", default=os.environ.get(ENV_API_KEY))
+    parser.add_argument("--secret-key", default=os.environ.get(ENV_SECRET_KEY))
+    parser.add_argument("--passphrase", default=os.environ.get(ENV_PASSPHRASE))
+    parser.add_argument("--read-only", action="store_true", help="the key has read permission only")
+    parser.add_argument("--environment", choices=("any", "live", "demo"), default="any")
+    parser.add_argument("--no-rate-limits", action="store_true")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--error-rate", type=_rate, default=0.0)
+    parser.add_argument("--drop-rate", type=_rate, default=0.0)
+    parser.add_argument("--clock-skew", type=float, default=0.0, metavar="SECONDS")
+    parser.add_argument("--instruments", type=int, default=None, help="number of spot pairs (default: the real ones)")
+
+
+def build_config(args: argparse.Namespace) -> SimConfig:
+    missing = [env for env, value in ((ENV_API_KEY, args.api_key), (ENV_SECRET_KEY, args.secret_key),
+                                      (ENV_PASSPHRASE, args.passphrase)) if not (value or "").strip()]
+    if missing:
+        raise SystemExit(f"okx-sim: no API key: set {', '.join(missing)} (or pass --api-key/--secret-key/--passphrase)")
+    perms = frozenset({"read_only"} if args.read_only else {"read_only", "trade"})
+    key = ApiKeySpec(api_key=args.api_key.strip(), secret_key=SecretStr(args.secret_key.strip()),
+                     passphrase=SecretStr(args.passphrase.strip()), permissions=perms, label="okx-sim")
+    options: dict[str, object] = dict(
+        host=args.host, port=args.port, keys=[key], seed=args.seed,
+        state_path=args.state or default_state_path(), reset=args.reset, environment=args.environment,
+        rate_limits=not args.no_rate_limits, latency_ms=args.latency_ms, error_rate=args.error_rate,
+        drop_rate=args.drop_rate, clock_skew=args.clock_skew, instruments=args.instruments)
+    if args.balance:
+        options["balances"] = dict(args.balance)
+    return SimConfig(**options)  # type: ignore[arg-type]
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        config = build_config(args)
+    except ValidationError as exc:
+        print(f"okx-sim: invalid option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    sim = Simulator.build(config)
+    sock = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((config.host, config.port))
+    except OSError as exc:
+        print(f"okx-sim: cannot listen on {config.host}:{config.port}: {exc.strerror}", file=sys.stderr)
+        sim.exchange.close()
+        return 1
+    sock.listen(2048)  # accept connections (queued) from the moment the URL is printed
+    port = sock.getsockname()[1]
+    import uvicorn
+
+    server = uvicorn.Server(sim.uvicorn_config())
+    print(f"okx-sim listening on http://{config.host}:{port}", flush=True)
+    print(f"okx-sim state: {config.state_path} (uid {sim.exchange.uid}, seed {sim.exchange.seed})", flush=True)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
+    # that was installed before it: make that one end the process through our finally.
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        server.run(sockets=[sock])
+    except _Stopped:
+        pass
+    finally:
+        sock.close()
+        sim.exchange.close()
+    print("okx-sim stopped; state flushed", flush=True)
+    return 0
+
+
+class _Stopped(Exception):
+    """Raised by the re-delivered SIGINT/SIGTERM after uvicorn's graceful shutdown."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
+
+
+def run(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="okx-sim", description="A local OKX V5 REST exchange.")
+    add_arguments(parser)
+    return main(parser.parse_args(argv))

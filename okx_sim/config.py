@@ -1,0 +1,104 @@
+"""Everything that shapes one simulator instance, in one validated object.
+
+One account (one uid) may carry several API keys, as on OKX, so tests can hold a read-only key
+and a trade key on the same balances. Secrets default to fresh random values per config, which
+keeps two simulators in one process from accepting each other's keys.
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from okx_tasks.auth import ApiCredentials
+
+Permission = Literal["read_only", "trade", "withdraw"]
+EnvironmentMode = Literal["any", "live", "demo"]
+
+
+def _token(n: int = 16) -> str:
+    return secrets.token_hex(n)
+
+
+class ApiKeySpec(BaseModel):
+    """One API key of the account with OKX's key attributes (permissions, IP binding, environment)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_key: str = Field(default_factory=lambda: f"sim-{_token(8)}")
+    secret_key: SecretStr = Field(default_factory=lambda: SecretStr(_token(16).upper()))
+    passphrase: SecretStr = Field(default_factory=lambda: SecretStr(f"Sim{_token(6)}"))
+    permissions: frozenset[Permission] = frozenset({"read_only", "trade"})
+    #: Comma-separated whitelist as OKX shows it in account/config; "" means not bound.
+    ip: str = ""
+    #: The environment the key was created in; None accepts both (the default "any" behaviour).
+    environment: Literal["live", "demo"] | None = None
+    label: str = "okx-sim"
+
+    @field_validator("permissions")
+    @classmethod
+    def _read_only_always(cls, value: frozenset[str]) -> frozenset[str]:
+        # Every OKX key can read; "trade"/"withdraw" are additions.
+        return frozenset(value) | {"read_only"}
+
+    def credentials(self) -> ApiCredentials:
+        return ApiCredentials(api_key=self.api_key, secret_key=self.secret_key, passphrase=self.passphrase)
+
+    def ip_list(self) -> list[str]:
+        return [part.strip() for part in self.ip.split(",") if part.strip()]
+
+
+def _default_keys() -> list[ApiKeySpec]:
+    return [ApiKeySpec(label="trade"), ApiKeySpec(label="read-only", permissions=frozenset({"read_only"}))]
+
+
+def _default_balances() -> dict[str, Decimal]:
+    return {"USDT": Decimal("100000"), "BTC": Decimal("1"), "ETH": Decimal("10")}
+
+
+class SimConfig(BaseModel):
+    """Options of one simulator; the first key with "trade" permission is the handle's credentials."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    keys: list[ApiKeySpec] = Field(default_factory=_default_keys)
+    balances: dict[str, Decimal] = Field(default_factory=_default_balances)
+    seed: int = 0
+    #: SQLite file; None keeps state in memory for the life of the simulator.
+    state_path: Path | None = None
+    reset: bool = False
+    environment: EnvironmentMode = "any"
+    rate_limits: bool = True
+    latency_ms: float = Field(default=0.0, ge=0)
+    error_rate: float = Field(default=0.0, ge=0, le=1)
+    drop_rate: float = Field(default=0.0, ge=0, le=1)
+    clock_skew: float = 0.0
+    #: How many spot instruments to list; None = the real pairs only.
+    instruments: int | None = Field(default=None, ge=1, le=400)
+    #: Simulated time per random-walk step.
+    step_ms: int = Field(default=1000, ge=1)
+    #: Per-step volatility of the log mid price.
+    volatility: float = Field(default=0.0005, ge=0)
+    uid: str = ""
+
+    def trade_key(self) -> ApiKeySpec:
+        for key in self.keys:
+            if "trade" in key.permissions:
+                return key
+        return self.keys[0]
+
+    def read_only_key(self) -> ApiKeySpec | None:
+        for key in self.keys:
+            if "trade" not in key.permissions:
+                return key
+        return None
+
+    def account_uid(self) -> str:
+        """OKX uids are 18-digit numbers; derive one from the seed unless given."""
+        return self.uid or str(374579799097793561 + self.seed * 7919)

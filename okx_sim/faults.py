@@ -1,0 +1,50 @@
+"""Faults a client must survive, injected on private endpoints only.
+
+The settings are plain mutable attributes so a test can change them while the simulator runs
+(``handle.faults.drop_rate = 0.3``). Decisions come from a seeded RNG so a failing run can be
+replayed with the same seed. Faults never corrupt state: an injected error is answered before
+anything is applied, a dropped reply is dropped after the change was committed.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Literal
+
+Decision = Literal["ok", "error", "drop"]
+
+#: The two server errors an injected failure answers with: (OKX code, HTTP status).
+INJECTED_ERRORS: tuple[tuple[str, int], ...] = (("50001", 503), ("50026", 500))
+
+
+@dataclass
+class Faults:
+    latency_ms: float = 0.0
+    error_rate: float = 0.0
+    drop_rate: float = 0.0
+    #: Seconds added to the simulator's clock (positive: the server runs ahead of the client).
+    clock_skew: float = 0.0
+    seed: int = 0
+    _rng: random.Random = field(init=False, repr=False)
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(f"faults/{self.seed}")
+
+    def before(self) -> tuple[str, int] | None:
+        """Whether to fail this request before applying it, and with which (code, status)."""
+        if self.error_rate <= 0:
+            return None
+        with self._lock:
+            if self._rng.random() < self.error_rate:
+                return self._rng.choice(INJECTED_ERRORS)
+        return None
+
+    def drop_after(self) -> bool:
+        """Whether to close the connection instead of answering, after the request was applied."""
+        if self.drop_rate <= 0:
+            return False
+        with self._lock:
+            return self._rng.random() < self.drop_rate

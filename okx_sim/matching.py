@@ -1,0 +1,620 @@
+"""The account and its matching engine: validation, fills against the synthetic book, balances,
+fees, and the order/fill history.
+
+One re-entrant lock serialises every operation, and every operation ends with one write-through
+commit of exactly what it changed. Value is conserved and checkable: per currency,
+``initial == cash + fees collected + net flow to the market`` (see ``conservation``), and no
+balance can go negative because every order checks and freezes what it may spend first.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from typing import Any
+
+from okx_sim.config import SimConfig
+from okx_sim.instruments import Catalogue, Instrument
+from okx_sim.market import Market
+from okx_sim.protocol import ItemError, SimError, missing, param_error
+from okx_sim.records import Balance, Fill, Ledger, Order
+from okx_sim.state import StateStore
+from okx_tasks.precision import format_decimal, is_multiple
+
+TAKER_RATE = Decimal("0.001")
+MAKER_RATE = Decimal("0.0008")
+ORDER_TYPES = frozenset({"market", "limit", "post_only", "ioc", "fok"})
+PRICED_TYPES = frozenset({"limit", "post_only", "ioc", "fok"})
+TD_MODES = frozenset({"cash", "cross", "isolated", "spot_isolated"})
+CL_ORD_ID = re.compile(r"[A-Za-z0-9]{1,32}")
+TAG = re.compile(r"[A-Za-z0-9]{1,16}")
+FIRST_ORD_ID = 1_950_000_000_000_000_000
+FIRST_BILL_ID = 1_960_000_000_000_000_000
+FIRST_TRADE_ID = 580_000_000
+
+# OKX cancelSource codes for the automatic cancellations the simulator performs.
+CANCEL_FOK = ("13", "Order canceled: FOK order was canceled due to incompletely filled")
+CANCEL_IOC = ("14", "Order canceled: IOC order was partially canceled due to incompletely filled")
+CANCEL_POST_ONLY = ("31", "The post-only order will take liquidity in taker orders")
+CANCEL_MARKET = ("", "")
+CANCEL_USER = ("1", "Order canceled by system")
+
+
+def param(params: dict[str, Any], name: str) -> str | None:
+    """A request value as text; absent, ``null`` and ``""`` all mean "not provided" (python-okx sends them)."""
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip()
+
+
+def positive_decimal(params: dict[str, Any], name: str) -> Decimal:
+    text = param(params, name)
+    if text is None:
+        raise missing(name)
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError):
+        raise param_error(name) from None
+    if not value.is_finite() or value <= 0:
+        raise param_error(name)
+    return value
+
+
+@dataclass
+class _Request:
+    """A place-order request after structural validation (before any rule of the instrument)."""
+
+    params: dict[str, Any]
+    inst_id: str
+    td_mode: str
+    side: str
+    ord_type: str
+    sz: Decimal
+    px: Decimal | None
+    tgt_ccy: str
+    cl_ord_id: str
+    tag: str
+
+
+class Exchange:
+    """The simulated account. Public methods take the simulator clock's ``now_ms``."""
+
+    def __init__(self, config: SimConfig, store: StateStore, clock: Callable[[], int]) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.catalogue = Catalogue(config.instruments)
+        self.uid = config.account_uid()
+        self._lock = threading.RLock()
+        snap = store.load()
+        now = clock()
+        self.orders: dict[str, Order] = {}
+        self._by_cl: dict[str, list[str]] = {}
+        self._pending_cl: dict[str, str] = {}
+        self.fills: list[Fill] = []
+        self.balances: dict[str, Balance] = {}
+        self.ledger = Ledger()
+        self._dirty_orders: dict[str, Order] = {}
+        self._dirty_fills: list[Fill] = []
+        self._dirty_bal: set[str] = set()
+        if snap.empty:
+            self.seed = config.seed
+            self._next_ord, self._next_bill, self._next_trade, self._seq = FIRST_ORD_ID, FIRST_BILL_ID, FIRST_TRADE_ID, 0
+            start_step = 0
+            for ccy, amount in config.balances.items():
+                if amount < 0:
+                    raise ValueError(f"initial balance of {ccy} is negative")
+                self.balances[ccy] = Balance(Decimal(amount), Decimal(0), now)
+                self.ledger.initial[ccy] = Decimal(amount)
+                self._dirty_bal.add(ccy)
+        else:
+            meta = snap.meta
+            # The stored seed wins: the walk must continue where it stopped, not jump.
+            self.seed = int(meta["seed"])
+            self._next_ord, self._next_bill = int(meta["next_ord"]), int(meta["next_bill"])
+            self._next_trade, self._seq = int(meta["next_trade"]), int(meta["seq"])
+            start_step = int(meta["walk_step"])
+            self.ledger = Ledger(*({k: Decimal(v) for k, v in meta[name].items()} for name in ("initial", "fees", "market")))
+            self.balances = snap.balances
+            for order in sorted(snap.orders, key=lambda o: o.seq):
+                self._index(order)
+            self.fills = sorted(snap.fills, key=lambda f: int(f.bill_id))
+        self.market = Market(self.catalogue, seed=self.seed, step_ms=config.step_ms, volatility=config.volatility,
+                             start_step=start_step, anchor_ms=now)
+        self._checked_step = start_step
+        self._flush(now)
+
+    # -- persistence -------------------------------------------------------------------------
+    def _index(self, order: Order) -> None:
+        self.orders[order.ord_id] = order
+        if order.cl_ord_id:
+            self._by_cl.setdefault(order.cl_ord_id, []).append(order.ord_id)
+        if order.cl_ord_id and order.pending:
+            self._pending_cl[order.cl_ord_id] = order.ord_id
+
+    def _touch(self, order: Order, now: int) -> None:
+        order.u_time = now
+        self._dirty_orders[order.ord_id] = order
+        if order.cl_ord_id:
+            if order.pending:
+                self._pending_cl[order.cl_ord_id] = order.ord_id
+            elif self._pending_cl.get(order.cl_ord_id) == order.ord_id:
+                del self._pending_cl[order.cl_ord_id]
+
+    def _flush(self, now: int) -> None:
+        meta = {
+            "seed": self.seed, "next_ord": self._next_ord, "next_bill": self._next_bill,
+            "next_trade": self._next_trade, "seq": self._seq, "uid": self.uid,
+            "walk_step": self.market.step_at(now),
+            "initial": {k: str(v) for k, v in self.ledger.initial.items()},
+            "fees": {k: str(v) for k, v in self.ledger.fees.items()},
+            "market": {k: str(v) for k, v in self.ledger.market.items()},
+        }
+        self.store.commit(meta=meta, balances={c: self.balances[c] for c in self._dirty_bal},
+                          orders=self._dirty_orders.values(), fills=self._dirty_fills)
+        self._dirty_orders, self._dirty_fills, self._dirty_bal = {}, [], set()
+
+    def close(self) -> None:
+        with self._lock:
+            self._flush(self.clock())
+            self.store.close()
+
+    # -- balances ----------------------------------------------------------------------------
+    def _bal(self, ccy: str) -> Balance:
+        bal = self.balances.get(ccy)
+        if bal is None:
+            bal = self.balances[ccy] = Balance()
+        return bal
+
+    def _move(self, ccy: str, cash: Decimal, frozen: Decimal, now: int) -> None:
+        bal = self._bal(ccy)
+        bal.cash += cash
+        bal.frozen += frozen
+        if bal.cash < 0 or bal.frozen < 0 or bal.frozen > bal.cash:
+            raise AssertionError(f"balance invariant broken for {ccy}: {bal}")  # a bug, never a client error
+        bal.u_time = now
+        self._dirty_bal.add(ccy)
+
+    def _freeze(self, order: Order, ccy: str, amount: Decimal, now: int) -> None:
+        self._move(ccy, Decimal(0), amount, now)
+        order.frozen += amount
+        order.frozen_ccy = ccy
+
+    def _release(self, order: Order, now: int) -> None:
+        if order.frozen:
+            self._move(order.frozen_ccy, Decimal(0), -order.frozen, now)
+            order.frozen = Decimal(0)
+
+    # -- fills -------------------------------------------------------------------------------
+    def _fill(self, order: Order, inst: Instrument, px: Decimal, qty: Decimal, maker: bool, now: int) -> None:
+        """Settle one fill. A maker fill pays out of the order's frozen amount, a taker fill out of cash."""
+        rate = MAKER_RATE if maker else TAKER_RATE
+        notional = px * qty
+        if order.side == "buy":
+            fee_ccy, fee_amt = inst.base, qty * rate
+            if maker:
+                order.frozen -= notional
+                self._move(inst.quote, -notional, -notional, now)
+            else:
+                self._move(inst.quote, -notional, Decimal(0), now)
+            self._move(inst.base, qty - fee_amt, Decimal(0), now)
+            self._ledger(inst.quote, market=notional)
+            self._ledger(inst.base, market=-qty, fees=fee_amt)
+        else:
+            fee_ccy, fee_amt = inst.quote, notional * rate
+            if maker:
+                order.frozen -= qty
+                self._move(inst.base, -qty, -qty, now)
+            else:
+                self._move(inst.base, -qty, Decimal(0), now)
+            self._move(inst.quote, notional - fee_amt, Decimal(0), now)
+            self._ledger(inst.base, market=qty)
+            self._ledger(inst.quote, market=-notional, fees=fee_amt)
+        self._next_trade += 1
+        self._next_bill += 1
+        order.acc_fill_sz += qty
+        order.fill_notional += notional
+        order.fill_px, order.fill_sz, order.fill_time = px, qty, str(now)
+        order.trade_id = str(self._next_trade)
+        order.fee -= fee_amt
+        order.fee_ccy = fee_ccy
+        fill = Fill(str(self._next_bill), order.trade_id, order.ord_id, order.cl_ord_id, order.tag, order.inst_id,
+                    order.side, px, qty, "M" if maker else "T", -fee_amt, fee_ccy, -rate, now, inst.quote)
+        self.fills.append(fill)
+        self._dirty_fills.append(fill)
+
+    def _ledger(self, ccy: str, *, market: Decimal = Decimal(0), fees: Decimal = Decimal(0)) -> None:
+        self.ledger.market[ccy] = self.ledger.market.get(ccy, Decimal(0)) + market
+        if fees:
+            self.ledger.fees[ccy] = self.ledger.fees.get(ccy, Decimal(0)) + fees
+
+    def conservation(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """Per currency: (initial, cash + fees + market). Equal pairs mean nothing was created or lost."""
+        with self._lock:
+            ccys = set(self.ledger.initial) | set(self.balances) | set(self.ledger.fees) | set(self.ledger.market)
+            return {c: (self.ledger.initial.get(c, Decimal(0)),
+                        self._bal(c).cash + self.ledger.fees.get(c, Decimal(0)) + self.ledger.market.get(c, Decimal(0)))
+                    for c in ccys}
+
+    # -- the book walk -----------------------------------------------------------------------
+    @staticmethod
+    def _takeable(order_side: str, levels: list[tuple[Decimal, Decimal, int]], limit: Decimal | None,
+                  inst: Instrument, *, base: Decimal | None = None, quote: Decimal | None = None
+                  ) -> list[tuple[Decimal, Decimal]]:
+        """The (px, qty) a taker gets walking ``levels`` up to ``limit``, for ``base`` units or
+        ``quote`` value, each qty a multiple of lotSz."""
+        out: list[tuple[Decimal, Decimal]] = []
+        for px, size, _n in levels:
+            if limit is not None and ((order_side == "buy" and px > limit) or (order_side == "sell" and px < limit)):
+                break
+            if base is not None:
+                qty = min(size, base)
+                base -= qty
+            else:
+                assert quote is not None
+                afford = (quote / px / inst.lot_sz).to_integral_value(rounding=ROUND_FLOOR) * inst.lot_sz
+                qty = min(size, afford)
+                quote -= qty * px
+            if qty > 0:
+                out.append((px, qty))
+            if (base is not None and base <= 0) or (quote is not None and qty < size):
+                break
+        return out
+
+    # -- placing -----------------------------------------------------------------------------
+    def parse_place(self, params: Any) -> _Request:
+        """Structural checks that reject the whole request (top-level 50014/51000, HTTP 400)."""
+        if not isinstance(params, dict):
+            raise SimError("50002")
+        for name in ("instId", "tdMode", "side", "ordType", "sz"):
+            if param(params, name) is None:
+                raise missing(name)
+        side, ord_type, td_mode = param(params, "side"), param(params, "ordType"), param(params, "tdMode")
+        if side not in ("buy", "sell"):
+            raise param_error("side")
+        if ord_type not in ORDER_TYPES:
+            raise param_error("ordType")
+        if td_mode not in TD_MODES:
+            raise param_error("tdMode")
+        sz = positive_decimal(params, "sz")
+        px = positive_decimal(params, "px") if ord_type in PRICED_TYPES else None
+        tgt = param(params, "tgtCcy") or ("quote_ccy" if (ord_type == "market" and side == "buy") else "base_ccy")
+        if tgt not in ("base_ccy", "quote_ccy"):
+            raise param_error("tgtCcy")
+        if ord_type != "market":
+            tgt = ""
+        return _Request(params, str(param(params, "instId")), str(td_mode), str(side), str(ord_type), sz, px,
+                        tgt, param(params, "clOrdId") or "", param(params, "tag") or "")
+
+    def place(self, requests: list[_Request], now: int, batch: bool = False) -> list[dict[str, Any]]:
+        """Place each order independently; one failing does not stop the others."""
+        with self._lock:
+            self._sync(now)
+            seen: set[str] = set()
+            results = []
+            for req in requests:
+                try:
+                    order = self._place_one(req, now, seen)
+                    results.append({"clOrdId": order.cl_ord_id, "ordId": order.ord_id, "tag": order.tag,
+                                    "ts": str(now), "sCode": "0", "sMsg": "", "subCode": ""})
+                except ItemError as err:
+                    results.append({"clOrdId": req.cl_ord_id, "ordId": "", "tag": req.tag, "ts": str(now),
+                                    "sCode": err.code, "sMsg": err.msg, "subCode": ""})
+            self._flush(now)
+            return results
+
+    def _place_one(self, req: _Request, now: int, seen: set[str]) -> Order:
+        inst = self.catalogue.get(req.inst_id)
+        if inst is None:
+            raise ItemError("51001")
+        if req.td_mode != "cash":
+            raise ItemError("51010")
+        if req.cl_ord_id and not CL_ORD_ID.fullmatch(req.cl_ord_id):
+            raise ItemError("51000", "clOrdId")
+        if req.tag and not TAG.fullmatch(req.tag):
+            raise ItemError("51000", "tag")
+        if req.px is not None and not is_multiple(req.px, inst.tick_sz):
+            raise ItemError("51000", "px")
+        base_sized = req.tgt_ccy != "quote_ccy"
+        if base_sized:
+            if req.sz < inst.min_sz:
+                raise ItemError("51020")
+            if not is_multiple(req.sz, inst.lot_sz):
+                raise ItemError("51121")
+        if req.cl_ord_id and (req.cl_ord_id in self._pending_cl or req.cl_ord_id in seen):
+            raise ItemError("51016")
+        book = self.market.book(inst, self.market.step_at(now))
+        levels = book.asks if req.side == "buy" else book.bids
+        # What a taker would get now, to check funds before touching anything.
+        if req.ord_type == "market":
+            plan = self._takeable(req.side, levels, None, inst, base=req.sz if base_sized else None,
+                                  quote=None if base_sized else req.sz)
+        elif req.ord_type == "post_only":
+            plan = []
+        else:
+            plan = self._takeable(req.side, levels, req.px, inst, base=req.sz)
+        filled = sum((q for _, q in plan), Decimal(0))
+        if req.ord_type == "market":
+            if filled < inst.min_sz:
+                raise ItemError("51020")
+            need_ccy = inst.quote if req.side == "buy" else inst.base
+            need = sum((p * q for p, q in plan), Decimal(0)) if req.side == "buy" else filled
+        else:
+            assert req.px is not None
+            need_ccy = inst.quote if req.side == "buy" else inst.base
+            need = req.px * req.sz if req.side == "buy" else req.sz
+        if self._bal(need_ccy).available < need:
+            raise ItemError("51008", need_ccy)
+        if req.cl_ord_id:
+            seen.add(req.cl_ord_id)
+        self._next_ord += 1
+        self._seq += 1
+        order = Order(str(self._next_ord), req.cl_ord_id, req.tag, inst.inst_id, inst.base, inst.quote, req.side,
+                      req.ord_type, req.px, req.sz, req.tgt_ccy, "live", now, now, seq=self._seq)
+        self._index(order)
+        self._execute(order, inst, plan, now)
+        self._touch(order, now)
+        return order
+
+    def _execute(self, order: Order, inst: Instrument, plan: list[tuple[Decimal, Decimal]], now: int) -> None:
+        """Apply an order's taker phase, then rest or cancel what is left as its type says."""
+        book = self.market.book(inst, self.market.step_at(now))
+        if order.ord_type == "post_only":
+            assert order.px is not None
+            crosses = order.px >= book.best_ask if order.side == "buy" else order.px <= book.best_bid
+            if crosses:
+                self._cancel(order, CANCEL_POST_ONLY, now)
+                return
+        elif order.ord_type == "fok":
+            if sum((q for _, q in plan), Decimal(0)) < order.sz:
+                self._cancel(order, CANCEL_FOK, now)
+                return
+        for px, qty in plan:
+            self._fill(order, inst, px, qty, False, now)
+        if order.ord_type == "market":
+            # A quote-sized order is done once its money is spent (up to lot rounding); a
+            # base-sized one that ran out of book has its remainder canceled.
+            done = order.tgt_ccy == "quote_ccy" or order.acc_fill_sz >= order.sz
+            order.state = "filled" if done else "canceled"
+            return
+        if order.acc_fill_sz >= order.sz:
+            order.state = "filled"
+            return
+        if order.ord_type == "ioc":
+            self._cancel(order, CANCEL_IOC, now)
+            return
+        order.state = "partially_filled" if order.acc_fill_sz else "live"
+        self._rest_freeze(order, inst, now)
+
+    def _rest_freeze(self, order: Order, inst: Instrument, now: int) -> None:
+        assert order.px is not None
+        if order.side == "buy":
+            self._freeze(order, inst.quote, order.px * order.remaining(), now)
+        else:
+            self._freeze(order, inst.base, order.remaining(), now)
+
+    def _cancel(self, order: Order, source: tuple[str, str], now: int) -> None:
+        self._release(order, now)
+        order.state = "canceled"
+        order.cancel_source, order.cancel_source_reason = source
+        self._touch(order, now)
+
+    # -- resting orders meet the walk --------------------------------------------------------
+    def _sync(self, now: int) -> None:
+        """Fill resting orders the walk has crossed since the last check (as maker, at their price)."""
+        step = self.market.step_at(now)
+        if step <= self._checked_step:
+            return
+        self._checked_step = step
+        for ord_id in list(self._pending_cl.values()) + [o.ord_id for o in self._pending_without_cl()]:
+            order = self.orders[ord_id]
+            inst = self.catalogue.get(order.inst_id)
+            if inst is None or order.px is None:
+                continue
+            book = self.market.book(inst, step)
+            crossed = book.best_ask <= order.px if order.side == "buy" else book.best_bid >= order.px
+            if crossed:
+                self._fill(order, inst, order.px, order.remaining(), True, now)
+                order.state = "filled"
+                self._release(order, now)
+                self._touch(order, now)
+
+    def _pending_without_cl(self) -> list[Order]:
+        return [o for o in self._pending_orders() if not o.cl_ord_id]
+
+    def _pending_orders(self) -> list[Order]:
+        return [o for o in self.orders.values() if o.pending]
+
+    def tick(self, now: int) -> None:
+        """Called on every market step by the server; writes only when something filled."""
+        with self._lock:
+            if self.market.step_at(now) > self._checked_step:
+                self._sync_and_flush(now)
+
+    # -- cancel and amend --------------------------------------------------------------------
+    def _find(self, inst_id: str, ord_id: str | None, cl_ord_id: str | None) -> Order | None:
+        if ord_id:
+            order = self.orders.get(ord_id)
+        elif cl_ord_id:
+            ids = self._by_cl.get(cl_ord_id)
+            order = self.orders[ids[-1]] if ids else None
+        else:
+            return None
+        return order if order is not None and order.inst_id == inst_id else None
+
+    def cancel(self, items: list[dict[str, Any]], now: int) -> list[dict[str, Any]]:
+        with self._lock:
+            self._sync(now)
+            results = []
+            for params in items:
+                inst_id, ord_id, cl = param(params, "instId"), param(params, "ordId"), param(params, "clOrdId")
+                item = {"clOrdId": cl or "", "ordId": ord_id or "", "ts": str(now), "sCode": "0", "sMsg": ""}
+                if self.catalogue.get(inst_id or "") is None:
+                    item.update(sCode="51001", sMsg=ItemError("51001").msg)
+                else:
+                    order = self._find(str(inst_id), ord_id, cl)
+                    if order is None or not order.pending:
+                        item.update(sCode="51400", sMsg=ItemError("51400").msg)
+                    else:
+                        self._cancel(order, CANCEL_USER, now)
+                        item.update(ordId=order.ord_id, clOrdId=order.cl_ord_id)
+                results.append(item)
+            self._flush(now)
+            return results
+
+    def amend(self, params: dict[str, Any], now: int) -> dict[str, Any]:
+        with self._lock:
+            self._sync(now)
+            inst_id, ord_id, cl = param(params, "instId"), param(params, "ordId"), param(params, "clOrdId")
+            item = {"clOrdId": cl or "", "ordId": ord_id or "", "ts": str(now), "reqId": param(params, "reqId") or "",
+                    "sCode": "0", "sMsg": "", "subCode": ""}
+            try:
+                self._amend(str(inst_id), ord_id, cl, params, now, item)
+            except ItemError as err:
+                item.update(sCode=err.code, sMsg=err.msg)
+            self._flush(now)
+            return item
+
+    def _amend(self, inst_id: str, ord_id: str | None, cl: str | None, params: dict[str, Any], now: int,
+               item: dict[str, Any]) -> None:
+        inst = self.catalogue.get(inst_id)
+        if inst is None:
+            raise ItemError("51001")
+        order = self._find(inst_id, ord_id, cl)
+        if order is None or not order.pending or order.px is None:
+            raise ItemError("51503")
+        item.update(ordId=order.ord_id, clOrdId=order.cl_ord_id)
+        new_px = param(params, "newPx")
+        new_sz = param(params, "newSz")
+        try:
+            px = Decimal(new_px) if new_px else order.px
+            sz = Decimal(new_sz) if new_sz else order.sz
+        except InvalidOperation:
+            raise ItemError("51000", "newPx" if new_px else "newSz") from None
+        if px <= 0 or not is_multiple(px, inst.tick_sz):
+            raise ItemError("51000", "newPx")
+        if sz <= order.acc_fill_sz or not is_multiple(sz, inst.lot_sz):
+            raise ItemError("51000", "newSz")
+        remaining = sz - order.acc_fill_sz
+        need_ccy = inst.quote if order.side == "buy" else inst.base
+        need = px * remaining if order.side == "buy" else remaining
+        if self._bal(need_ccy).available + order.frozen < need:
+            raise ItemError("51008", need_ccy)
+        self._release(order, now)
+        order.px, order.sz = px, sz
+        book = self.market.book(inst, self.market.step_at(now))
+        plan = [] if order.ord_type == "post_only" else self._takeable(
+            order.side, book.asks if order.side == "buy" else book.bids, px, inst, base=remaining)
+        if order.ord_type == "post_only":
+            crosses = px >= book.best_ask if order.side == "buy" else px <= book.best_bid
+            if crosses:
+                self._cancel(order, CANCEL_POST_ONLY, now)
+                return
+        for fpx, qty in plan:
+            self._fill(order, inst, fpx, qty, False, now)
+        if order.acc_fill_sz >= order.sz:
+            order.state = "filled"
+        else:
+            order.state = "partially_filled" if order.acc_fill_sz else "live"
+            self._rest_freeze(order, inst, now)
+        self._touch(order, now)
+
+    # -- queries -----------------------------------------------------------------------------
+    def get_order(self, inst_id: str, ord_id: str | None, cl_ord_id: str | None, now: int) -> dict[str, Any] | None:
+        with self._lock:
+            self._sync_and_flush(now)
+            order = self._find(inst_id, ord_id, cl_ord_id)
+            return None if order is None else order.to_okx()
+
+    def _sync_and_flush(self, now: int) -> None:
+        self._sync(now)
+        if self._dirty_orders:
+            self._flush(now)
+
+    def list_orders(self, *, pending: bool, params: dict[str, Any], now: int) -> list[dict[str, Any]]:
+        with self._lock:
+            self._sync_and_flush(now)
+            inst_id, ord_type, state = param(params, "instId"), param(params, "ordType"), param(params, "state")
+            orders: Iterable[Order] = (o for o in self.orders.values() if o.pending == pending)
+            selected = [o for o in orders if (inst_id is None or o.inst_id == inst_id)
+                        and (ord_type is None or o.ord_type == ord_type) and (state is None or o.state == state)]
+            selected.sort(key=lambda o: int(o.ord_id), reverse=True)
+            return [o.to_okx() for o in _page(selected, params, lambda o: int(o.ord_id))]
+
+    def list_fills(self, params: dict[str, Any], now: int) -> list[dict[str, Any]]:
+        with self._lock:
+            self._sync_and_flush(now)
+            inst_id, ord_id = param(params, "instId"), param(params, "ordId")
+            begin, end = param(params, "begin"), param(params, "end")
+            selected = [f for f in reversed(self.fills) if (inst_id is None or f.inst_id == inst_id)
+                        and (ord_id is None or f.ord_id == ord_id)
+                        and (begin is None or f.ts > int(begin)) and (end is None or f.ts < int(end))]
+            return [f.to_okx() for f in _page(selected, params, lambda f: int(f.bill_id))]
+
+    def balance(self, ccys: list[str] | None, now: int) -> dict[str, Any]:
+        with self._lock:
+            self._sync_and_flush(now)
+            step = self.market.step_at(now)
+            details = []
+            total = Decimal(0)
+            for ccy, bal in sorted(self.balances.items()):
+                if (ccys and ccy not in ccys) or (bal.cash == 0 and bal.frozen == 0):
+                    continue
+                usd = bal.cash * self.market.usd_price(ccy, step)
+                total += usd
+                details.append(_balance_detail(ccy, bal, usd))
+            return {"adjEq": "", "availEq": "", "borrowFroz": "", "details": details, "imr": "", "isoEq": "",
+                    "mgnRatio": "", "mmr": "", "notionalUsd": "", "notionalUsdForBorrow": "",
+                    "notionalUsdForFutures": "", "notionalUsdForOption": "", "notionalUsdForSwap": "",
+                    "ordFroz": "", "totalEq": format_decimal(total.quantize(Decimal("0.00000001"))),
+                    "uTime": str(now), "upl": ""}
+
+    # -- test inspection ---------------------------------------------------------------------
+    def orders_by_client_id(self, cl_ord_id: str) -> list[dict[str, Any]]:
+        """Every order ever placed with this clOrdId, oldest first, whatever its state."""
+        with self._lock:
+            return [self.orders[i].to_okx() for i in self._by_cl.get(cl_ord_id, [])]
+
+    def balance_of(self, ccy: str) -> Balance:
+        with self._lock:
+            bal = self.balances.get(ccy, Balance())
+            return Balance(bal.cash, bal.frozen, bal.u_time)
+
+    def all_orders(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [o.to_okx() for o in sorted(self.orders.values(), key=lambda o: o.seq)]
+
+
+def _page(items: list[Any], params: dict[str, Any], key: Callable[[Any], int]) -> list[Any]:
+    """OKX cursor pagination over a newest-first list: ``after`` older than, ``before`` newer than."""
+    after, before = param(params, "after"), param(params, "before")
+    if after is not None:
+        items = [i for i in items if key(i) < int(after)]
+    if before is not None:
+        items = [i for i in items if key(i) > int(before)]
+    limit_text = param(params, "limit")
+    limit = 100
+    if limit_text is not None:
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
+            raise param_error("limit")
+        limit = int(limit_text)
+    return items[:limit]
+
+
+def _balance_detail(ccy: str, bal: Balance, usd: Decimal) -> dict[str, Any]:
+    cash, frozen, avail = format_decimal(bal.cash), format_decimal(bal.frozen), format_decimal(bal.available)
+    return {"accAvgPx": "", "availBal": avail, "availEq": avail, "borrowFroz": "", "cashBal": cash, "ccy": ccy,
+            "clSpotInUseAmt": "", "colBorrAutoConversion": "", "collateralEnabled": False,
+            "collateralRestrict": False, "crossLiab": "", "disEq": "0", "eq": cash,
+            "eqUsd": format_decimal(usd.quantize(Decimal("0.00000001"))), "fixedBal": "0", "frozenBal": frozen,
+            "imr": "", "interest": "", "isoEq": "", "isoLiab": "", "isoUpl": "", "liab": "", "maxLoan": "",
+            "maxSpotInUse": "", "mgnRatio": "", "mmr": "", "notionalLever": "", "openAvgPx": "", "ordFrozen": frozen,
+            "rewardBal": "", "smtSyncEq": "0", "spotBal": "", "spotCopyTradingEq": "0", "spotInUseAmt": "",
+            "spotIsoBal": "0", "spotUpl": "", "spotUplRatio": "", "stgyEq": "0", "totalPnl": "", "totalPnlRatio": "",
+            "twap": "0", "uTime": str(bal.u_time), "upl": "", "uplLiab": ""}

@@ -1,0 +1,472 @@
+"""The simulator's HTTP face: a lean raw-ASGI app (no framework routing) served by uvicorn.
+
+Raw ASGI because the signature must be checked against ``scope["raw_path"]`` and
+``scope["query_string"]`` exactly as received, and because market-data reads must sustain
+>= 1,000 req/s on two cores; a framework's request objects and routing cost more than the work.
+Order of checks per request, as OKX's gateway does it: route, Content-Type, authentication,
+body, rate limit, injected faults, then the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from okx_sim.auth import Authenticator
+from okx_sim.config import ApiKeySpec, SimConfig
+from okx_sim.faults import Faults
+from okx_sim.matching import Exchange, param
+from okx_sim.protocol import SimError, missing, param_error
+from okx_tasks.errors import okx_message
+from okx_tasks.limits import MAX_BATCH_ORDERS, SlidingWindowLimiter, demands
+
+log = logging.getLogger("okx_sim")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+INST_TYPES = frozenset({"SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "EVENTS"})
+TOO_MANY = b'{"msg":"Too Many Requests","code":"50011"}'
+NOT_FOUND = b'{"code":"404","msg":"Not Found","data":[]}'
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    #: The request-target exactly as sent (what OKX signs): raw path + "?" + raw query.
+    target: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: str
+    client_ip: str
+    now_ms: int
+    in_time_us: int
+    json: Any = None
+    key: ApiKeySpec | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[Request], Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    handler: Handler
+    private: bool = False
+    trade: bool = False
+
+
+class SimApp:
+    """ASGI callable. ``clock`` is the simulator's clock (wall clock + the configured skew)."""
+
+    def __init__(self, config: SimConfig, exchange: Exchange, faults: Faults, clock: Callable[[], int]) -> None:
+        self.config = config
+        self.exchange = exchange
+        self.faults = faults
+        self.clock = clock
+        self.auth = Authenticator(config)
+        self.limiter = SlidingWindowLimiter(slack=0.0)
+        self.rate_limits = config.rate_limits
+        self._ticker: asyncio.Task[None] | None = None
+        g, p = "GET", "POST"
+        self.routes: dict[str, dict[str, Route]] = {
+            "/api/v5/public/time": {g: Route(self.public_time)},
+            "/api/v5/public/instruments": {g: Route(self.instruments)},
+            "/api/v5/market/books": {g: Route(self.books)},
+            "/api/v5/market/ticker": {g: Route(self.ticker)},
+            "/api/v5/market/tickers": {g: Route(self.tickers)},
+            "/api/v5/account/balance": {g: Route(self.balance, private=True)},
+            "/api/v5/account/config": {g: Route(self.account_config, private=True)},
+            "/api/v5/asset/currencies": {g: Route(self.currencies, private=True)},
+            "/api/v5/trade/order": {p: Route(self.place_order, True, True), g: Route(self.get_order, True)},
+            "/api/v5/trade/batch-orders": {p: Route(self.batch_orders, True, True)},
+            "/api/v5/trade/cancel-order": {p: Route(self.cancel_order, True, True)},
+            "/api/v5/trade/cancel-batch-orders": {p: Route(self.cancel_batch, True, True)},
+            "/api/v5/trade/amend-order": {p: Route(self.amend_order, True, True)},
+            "/api/v5/trade/orders-pending": {g: Route(self.orders_pending, True)},
+            "/api/v5/trade/orders-history": {g: Route(self.orders_history, True)},
+            "/api/v5/trade/fills": {g: Route(self.fills, True)},
+            "/api/v5/trade/fills-history": {g: Route(self.fills, True)},
+            "/__sim__/orders": {g: Route(self.sim_orders)},
+            "/__sim__/state": {g: Route(self.sim_state)},
+        }
+
+    # -- ASGI plumbing -----------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._ticker is not None:
+                    self._ticker.cancel()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _tick_loop(self) -> None:
+        """Let resting orders meet the walk on every step even when no request comes in."""
+        interval = max(0.05, self.config.step_ms / 1000)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self.exchange.tick(self.clock())
+            except Exception:  # pragma: no cover - a bug; keep serving and say so
+                log.exception("okx-sim: tick failed")
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        in_time_us = time.time_ns() // 1000
+        path: str = scope["path"]
+        methods = self.routes.get(path)
+        if methods is None:
+            await _respond(send, 404, NOT_FOUND)
+            return
+        method: str = scope["method"]
+        route = methods.get(method)
+        if route is None:
+            await _respond_error(send, SimError("50115"))
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        raw_path: bytes = scope.get("raw_path") or path.encode()
+        query_bytes: bytes = scope["query_string"]
+        target = raw_path.decode("latin-1") + ("?" + query_bytes.decode("latin-1") if query_bytes else "")
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        client = scope.get("client")
+        req = Request(method, path, target, dict(parse_qsl(query_bytes.decode("utf-8", "replace"))), headers,
+                      "", client[0] if client else "", self.clock(), in_time_us)
+        try:
+            result = await self._process(route, req, body, send)
+        except SimError as err:
+            await _respond_error(send, err)
+            return
+        if result is _DROPPED:
+            return
+        if result is _TOO_MANY_RESULT:
+            await _respond(send, 429, TOO_MANY)
+            return
+        if isinstance(result, bytes):
+            await _respond(send, 200, result)
+        else:
+            status, payload = result
+            await _respond(send, status, orjson.dumps(payload))
+
+    async def _process(self, route: Route, req: Request, body: bytes, send: Send) -> Any:
+        if req.method == "POST":
+            content_type = req.headers.get("content-type")
+            if content_type is not None and not content_type.lower().startswith("application/json"):
+                raise SimError("50006")
+        try:
+            req.body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SimError("50002") from None
+        if route.private:
+            req.key = self.auth.verify(req.headers, req.method, req.target, req.body, client_ip=req.client_ip,
+                                       now_ms=req.now_ms, needs_trade=route.trade)
+        if req.method == "POST":
+            if not req.body.strip():
+                raise SimError("50000")
+            try:
+                req.json = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                raise SimError("50002") from None
+        if self.rate_limits and not self._admit(req):
+            return _TOO_MANY_RESULT
+        if route.private:
+            if self.faults.latency_ms > 0:
+                await asyncio.sleep(self.faults.latency_ms / 1000)
+            injected = self.faults.before()
+            if injected is not None:
+                code, status = injected
+                raise SimError(code, http_status=status)
+            req.now_ms = self.clock()
+        result = route.handler(req)
+        if route.private and self.faults.drop_after():
+            await _drop(send)
+            return _DROPPED
+        return result
+
+    def _admit(self, req: Request) -> bool:
+        inst_ids: list[str] = []
+        if req.method == "POST":
+            items = req.json if isinstance(req.json, list) else [req.json]
+            inst_ids = [str(i.get("instId", "")) for i in items if isinstance(i, dict)][:MAX_BATCH_ORDERS]
+        elif "instId" in req.query:
+            inst_ids = [req.query["instId"]]
+        wanted = demands(req.method, req.path, ip=req.client_ip, user=self.exchange.uid,
+                         inst_type=req.query.get("instType", ""), inst_ids=inst_ids)
+        return self.limiter.reserve(wanted) == 0 if wanted else True
+
+    # -- public ------------------------------------------------------------------------------
+    def public_time(self, req: Request) -> tuple[int, dict[str, Any]]:
+        return _ok([{"ts": str(req.now_ms)}])
+
+    def instruments(self, req: Request) -> tuple[int, dict[str, Any]]:
+        inst_type = _required(req.query, "instType")
+        if inst_type not in INST_TYPES:
+            raise param_error("instType")
+        if inst_type != "SPOT":
+            return _ok([])
+        rows = self.exchange.catalogue.rows
+        inst_id = param(req.query, "instId")
+        if inst_id is not None:
+            if inst_id not in rows:
+                raise SimError("51001")
+            return _ok([rows[inst_id]])
+        return _ok(list(rows.values()))
+
+    def _instrument(self, req: Request) -> Any:
+        inst = self.exchange.catalogue.get(_required(req.query, "instId"))
+        if inst is None:
+            raise SimError("51001")
+        return inst
+
+    def books(self, req: Request) -> bytes:
+        inst = self._instrument(req)
+        sz = param(req.query, "sz")
+        depth = 1
+        if sz is not None:
+            if not sz.isdigit() or not 1 <= int(sz) <= 400:
+                raise param_error("sz")
+            depth = int(sz)
+        market = self.exchange.market
+        return market.books_body(inst, market.step_at(req.now_ms), depth)
+
+    def ticker(self, req: Request) -> tuple[int, dict[str, Any]]:
+        inst = self._instrument(req)
+        market = self.exchange.market
+        return _ok([market.ticker(inst, market.step_at(req.now_ms))])
+
+    def tickers(self, req: Request) -> tuple[int, dict[str, Any]]:
+        inst_type = _required(req.query, "instType")
+        if inst_type not in INST_TYPES:
+            raise param_error("instType")
+        if inst_type != "SPOT":
+            return _ok([])
+        market = self.exchange.market
+        step = market.step_at(req.now_ms)
+        return _ok([market.ticker(inst, step) for inst in self.exchange.catalogue.instruments])
+
+    # -- account -----------------------------------------------------------------------------
+    def balance(self, req: Request) -> tuple[int, dict[str, Any]]:
+        ccy = param(req.query, "ccy")
+        ccys = [c.strip() for c in ccy.split(",") if c.strip()] if ccy else None
+        if ccys is not None and len(ccys) > 20:
+            raise param_error("ccy")
+        return _ok([self.exchange.balance(ccys, req.now_ms)])
+
+    def account_config(self, req: Request) -> tuple[int, dict[str, Any]]:
+        key = req.key
+        assert key is not None
+        perm = ",".join(p for p in ("read_only", "trade", "withdraw") if p in key.permissions)
+        uid = self.exchange.uid
+        return _ok([{
+            "acctLv": "1", "acctStpMode": "cancel_maker", "autoLoan": False, "ctIsoMode": "automatic",
+            "enableSpotBorrow": False, "greeksType": "PA", "ip": key.ip, "kycLv": "2", "label": key.label,
+            "level": "Lv1", "levelTmp": "", "liquidationGear": "-1", "mainUid": uid, "mgnIsoMode": "automatic",
+            "opAuth": "0", "perm": perm, "posMode": "net_mode", "roleType": "0", "spotBorrowAutoRepay": False,
+            "spotOffsetType": "", "spotRoleType": "0", "spotTraderInsts": [], "traderInsts": [],
+            "type": "0", "uid": uid,
+        }])
+
+    def currencies(self, req: Request) -> tuple[int, dict[str, Any]]:
+        ccy = param(req.query, "ccy")
+        wanted = set(ccy.split(",")) if ccy else None
+        rows = []
+        for code in self.exchange.catalogue.currencies():
+            if wanted is not None and code not in wanted:
+                continue
+            rows.append({
+                "canDep": True, "canInternal": True, "canWd": True, "ccy": code, "chain": f"{code}-{code}",
+                "ctAddr": "", "depEstOpenTime": "", "depQuotaFixed": "", "depQuoteDailyLayer2": "",
+                "logoLink": "", "mainNet": True, "maxFee": "0.001", "maxFeeForCtAddr": "", "maxWd": "1000000",
+                "minDep": "0.00000001", "minDepArrivalConfirm": "1", "minFee": "0.0001", "minFeeForCtAddr": "",
+                "minWd": "0.001", "minWdUnlockConfirm": "1", "name": code, "needTag": False,
+                "usedDepQuotaFixed": "", "usedWdQuota": "0", "wdEstOpenTime": "", "wdQuota": "10000000",
+                "wdTickSz": "8",
+            })
+        return _ok(rows)
+
+    # -- trade -------------------------------------------------------------------------------
+    def _expired(self, req: Request) -> bool:
+        text = req.headers.get("exptime")
+        if not text:
+            return False
+        if not text.strip().isdigit():
+            raise param_error("expTime")
+        return req.now_ms > int(text)
+
+    def _trade_reply(self, req: Request, items: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+        failed = sum(1 for item in items if item["sCode"] != "0")
+        code = "0" if failed == 0 else "1" if failed == len(items) else "2"
+        return 200, {"code": code, "data": items, "inTime": str(req.in_time_us),
+                     "msg": "" if code == "0" else okx_message(code), "outTime": str(time.time_ns() // 1000)}
+
+    def _place(self, req: Request, raw_items: list[Any], batch: bool) -> tuple[int, dict[str, Any]]:
+        parsed = [self.exchange.parse_place(item) for item in raw_items]
+        if self._expired(req):
+            items = [{"clOrdId": r.cl_ord_id, "ordId": "", "tag": r.tag, "ts": str(req.now_ms), "sCode": "50037",
+                      "sMsg": okx_message("50037"), "subCode": ""} for r in parsed]
+        else:
+            items = self.exchange.place(parsed, req.now_ms, batch)
+        return self._trade_reply(req, items)
+
+    def place_order(self, req: Request) -> tuple[int, dict[str, Any]]:
+        if not isinstance(req.json, dict):
+            raise SimError("50002")
+        return self._place(req, [req.json], False)
+
+    def batch_orders(self, req: Request) -> tuple[int, dict[str, Any]]:
+        items = _batch(req.json)
+        return self._place(req, items, True)
+
+    def cancel_order(self, req: Request) -> tuple[int, dict[str, Any]]:
+        if not isinstance(req.json, dict):
+            raise SimError("50002")
+        return self._cancel(req, [req.json])
+
+    def cancel_batch(self, req: Request) -> tuple[int, dict[str, Any]]:
+        return self._cancel(req, _batch(req.json))
+
+    def _cancel(self, req: Request, items: list[Any]) -> tuple[int, dict[str, Any]]:
+        for item in items:
+            if not isinstance(item, dict):
+                raise SimError("50002")
+            _required(item, "instId")
+            if param(item, "ordId") is None and param(item, "clOrdId") is None:
+                raise missing("ordId")
+        return self._trade_reply(req, self.exchange.cancel(items, req.now_ms))
+
+    def amend_order(self, req: Request) -> tuple[int, dict[str, Any]]:
+        body = req.json
+        if not isinstance(body, dict):
+            raise SimError("50002")
+        _required(body, "instId")
+        if param(body, "ordId") is None and param(body, "clOrdId") is None:
+            raise missing("ordId")
+        if param(body, "newSz") is None and param(body, "newPx") is None:
+            raise missing("newSz")
+        if self._expired(req):
+            item = {"clOrdId": param(body, "clOrdId") or "", "ordId": param(body, "ordId") or "",
+                    "reqId": param(body, "reqId") or "", "ts": str(req.now_ms), "sCode": "50037",
+                    "sMsg": okx_message("50037"), "subCode": ""}
+            return self._trade_reply(req, [item])
+        return self._trade_reply(req, [self.exchange.amend(body, req.now_ms)])
+
+    def get_order(self, req: Request) -> tuple[int, dict[str, Any]]:
+        inst_id = _required(req.query, "instId")
+        ord_id, cl = param(req.query, "ordId"), param(req.query, "clOrdId")
+        if ord_id is None and cl is None:
+            raise missing("ordId")
+        if self.exchange.catalogue.get(inst_id) is None:
+            raise SimError("51001")
+        order = self.exchange.get_order(inst_id, ord_id, cl, req.now_ms)
+        if order is None:
+            raise SimError("51603")
+        return _ok([order])
+
+    def _check_inst_type(self, req: Request, required: bool) -> None:
+        inst_type = _required(req.query, "instType") if required else param(req.query, "instType")
+        if inst_type is not None and inst_type not in INST_TYPES:
+            raise param_error("instType")
+
+    def orders_pending(self, req: Request) -> tuple[int, dict[str, Any]]:
+        self._check_inst_type(req, False)
+        if param(req.query, "instType") not in (None, "SPOT"):
+            return _ok([])
+        return _ok(self.exchange.list_orders(pending=True, params=req.query, now=req.now_ms))
+
+    def orders_history(self, req: Request) -> tuple[int, dict[str, Any]]:
+        self._check_inst_type(req, True)
+        if req.query["instType"] != "SPOT":
+            return _ok([])
+        return _ok(self.exchange.list_orders(pending=False, params=req.query, now=req.now_ms))
+
+    def fills(self, req: Request) -> tuple[int, dict[str, Any]]:
+        self._check_inst_type(req, req.path.endswith("fills-history"))
+        if param(req.query, "instType") not in (None, "SPOT"):
+            return _ok([])
+        return _ok(self.exchange.list_fills(req.query, req.now_ms))
+
+    # -- test inspection (outside OKX's namespace) -------------------------------------------
+    def sim_orders(self, req: Request) -> tuple[int, dict[str, Any]]:
+        cl = param(req.query, "clOrdId")
+        rows = self.exchange.orders_by_client_id(cl) if cl else self.exchange.all_orders()
+        return _ok(rows)
+
+    def sim_state(self, req: Request) -> tuple[int, dict[str, Any]]:
+        balances = {c: {"cash": str(b.cash), "frozen": str(b.frozen)} for c, b in self.exchange.balances.items()}
+        conservation = {c: [str(a), str(b)] for c, (a, b) in self.exchange.conservation().items()}
+        return _ok([{"uid": self.exchange.uid, "balances": balances, "conservation": conservation,
+                     "step": self.exchange.market.step_at(req.now_ms)}])
+
+
+_DROPPED = object()
+_TOO_MANY_RESULT = object()
+
+
+def _ok(data: list[Any]) -> tuple[int, dict[str, Any]]:
+    return 200, {"code": "0", "msg": "", "data": data}
+
+
+def _required(params: dict[str, Any], name: str) -> str:
+    value = param(params, name)
+    if value is None:
+        raise missing(name)
+    return value
+
+
+def _batch(body: Any) -> list[Any]:
+    if not isinstance(body, list):
+        raise SimError("50002")
+    if not body:
+        raise SimError("50000")
+    if len(body) > MAX_BATCH_ORDERS:
+        raise param_error("batch")
+    return body
+
+
+async def _respond(send: Send, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": _JSON_HEADERS})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _respond_error(send: Send, err: SimError) -> None:
+    await _respond(send, err.http_status, orjson.dumps({"msg": err.msg, "code": err.code, "data": []}))
+
+
+async def _drop(send: Send) -> None:
+    """Close the connection with no reply, after the request was applied.
+
+    uvicorn passes the RequestResponseCycle's bound ``send``; its ``transport`` is the client's
+    socket in both the h11 and httptools implementations. ``abort()`` marks the transport lost at
+    once, so uvicorn's fallback 500 cannot be written; yielding lets ``connection_lost`` run, which
+    flags the cycle as disconnected so uvicorn does not even try.
+    """
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:  # pragma: no cover - another server; fall back to an error reply
+        raise SimError("50026")
+    transport.abort()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)

@@ -1,0 +1,450 @@
+"""The OKX V5 REST client: one pooled session, signing, rate budgets, envelope checks, models.
+
+Every request goes through ``_call``: the query string and the JSON body are serialized once,
+and exactly those bytes are both signed and sent (the request is prepared by hand so that
+nothing re-encodes it on the way). Every answer's envelope ``code`` is checked, not only the
+HTTP status, because OKX reports most errors with HTTP 200.
+
+The client does not retry, with one exception: a timestamp refusal (50102) is answered by
+re-syncing with the server clock and sending the same request once more, which is safe because
+OKX refused it before applying anything. Every other retry belongs to the caller (Prefect), who
+knows whether repeating is safe.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Final
+from urllib.parse import quote, urlencode, urlsplit
+
+import requests
+from requests.structures import CaseInsensitiveDict
+
+from okx_tasks.auth import ApiCredentials, Clock, Signer, mask_headers, system_clock
+from okx_tasks.errors import (
+    ConfigurationError,
+    ConnectionFailed,
+    ErrorContext,
+    ExchangeUnavailable,
+    NetworkError,
+    OkxError,
+    OrderNotFound,
+    RequestTimeout,
+    from_code,
+    hint_for,
+)
+from okx_tasks.hosts import is_global_host, resolve_base_url
+from okx_tasks.limits import MAX_BATCH_ORDERS, SlidingWindowLimiter, demands
+from okx_tasks.models import (
+    AccountConfig,
+    Balance,
+    Fill,
+    Instrument,
+    Order,
+    OrderAck,
+    OrderBook,
+    ServerTime,
+    Ticker,
+)
+from okx_tasks.orders import OrderRequest
+from okx_tasks.precision import format_decimal
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONNECT_TIMEOUT: Final = 3.05
+DEFAULT_READ_TIMEOUT: Final = 10.0
+#: Extra width of each rate window the client honours, so arrival jitter never causes a refusal.
+DEFAULT_RATE_SLACK: Final = 0.05
+_EMPTY_HOOKS: Final[dict[str, list[Any]]] = {"response": []}
+
+_limiters: dict[str, SlidingWindowLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def shared_limiter(base_url: str, slack: float = DEFAULT_RATE_SLACK) -> SlidingWindowLimiter:
+    """One limiter per venue per process, so every client of a key draws from one budget."""
+    with _limiters_lock:
+        limiter = _limiters.get(base_url)
+        if limiter is None:
+            limiter = _limiters[base_url] = SlidingWindowLimiter(slack=slack)
+        return limiter
+
+
+def encode_query(params: Mapping[str, object] | None) -> str:
+    """The query string, encoded once; empty and None values are left out, as OKX ignores them."""
+    if not params:
+        return ""
+    items = [(k, _param(v)) for k, v in params.items() if v is not None and v != ""]
+    return urlencode(items, quote_via=quote, safe=",")
+
+
+def encode_body(payload: object) -> str:
+    """Compact JSON (no spaces): the exact text that is signed and sent."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def _param(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    return str(value)
+
+
+class OkxClient:
+    """A synchronous OKX V5 client for one API key on one venue.
+
+    ``credentials`` may be omitted for public market data. ``limiter`` defaults to the process-
+    wide limiter of the venue; pass ``rate_limit=False`` only when something else throttles.
+    """
+
+    def __init__(
+        self,
+        credentials: ApiCredentials | None = None,
+        *,
+        base_url: str | None = None,
+        region: str | None = None,
+        demo: bool = False,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        clock: Clock = system_clock,
+        limiter: SlidingWindowLimiter | None = None,
+        rate_limit: bool = True,
+        session: requests.Session | None = None,
+        pool_size: int = 16,
+    ) -> None:
+        self.base_url = resolve_base_url(base_url, region)
+        self.demo = demo
+        self._signer = Signer(credentials, clock=clock, demo=demo) if credentials else None
+        self._user = credentials.api_key if credentials else ""
+        self._clock = clock
+        self._timeout = (connect_timeout, read_timeout)
+        self._limiter = (limiter or shared_limiter(self.base_url)) if rate_limit else None
+        self._ip_key = urlsplit(self.base_url).netloc
+        self._session = session or requests.Session()
+        if session is None:
+            adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+            self._session.mount("http://", adapter)
+            self._session.mount("https://", adapter)
+        # Proxy settings are read once: per-request environment lookups cost more than signing.
+        self._proxies = requests.utils.get_environ_proxies(self.base_url) if self._session.trust_env else {}
+        self._public_headers = {"Content-Type": "application/json"}
+        if demo:
+            self._public_headers["x-simulated-trading"] = "1"
+        self._error_context = ErrorContext(base_url=self.base_url, demo=demo,
+                                           global_host=is_global_host(self.base_url))
+
+    def __repr__(self) -> str:
+        return f"OkxClient(base_url={self.base_url!r}, demo={self.demo}, api_key={self._user or None!r})"
+
+    def __enter__(self) -> OkxClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._session.close()
+
+    @property
+    def clock_offset_ms(self) -> int:
+        """Server clock minus local clock, as learned by the last sync (0 before any)."""
+        return self._signer.offset_ms if self._signer else 0
+
+    # -- the one request path -------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        payload: object = None,
+        private: bool = True,
+        inst_ids: Sequence[str] = (),
+        inst_type: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        if private and self._signer is None:
+            raise ConfigurationError(
+                f"{method} {path} needs API credentials: set OKX_API_KEY, OKX_SECRET_KEY and "
+                "OKX_PASSPHRASE, or pass credentials to the client"
+            )
+        query = encode_query(params)
+        request_path = f"{path}?{query}" if query else path
+        body = "" if payload is None else encode_body(payload)
+        wanted = demands(method, path, ip=self._ip_key, user=self._user, inst_type=inst_type, inst_ids=inst_ids)
+        envelope, status = self._send(method, request_path, body, private, wanted, headers)
+        if envelope.get("code") == "50102" and private:
+            # The timestamp was refused before anything was applied: learn the server clock, resend once.
+            self.sync_time()
+            envelope, status = self._send(method, request_path, body, private, wanted, headers)
+        return self._check(envelope, status, method, path)
+
+    def _send(
+        self,
+        method: str,
+        request_path: str,
+        body: str,
+        private: bool,
+        wanted: list[Any],
+        extra: Mapping[str, str] | None,
+    ) -> tuple[dict[str, Any], int]:
+        if self._limiter is not None and wanted:
+            self._limiter.acquire(wanted)
+        if private:
+            assert self._signer is not None
+            headers = self._signer.headers(method, request_path, body)
+        elif body:
+            headers = dict(self._public_headers)
+        else:
+            headers = {}
+        if extra:
+            headers.update(extra)
+        prepared = requests.PreparedRequest()
+        prepared.method = method
+        prepared.url = self.base_url + request_path
+        prepared.headers = CaseInsensitiveDict(headers)
+        if body:
+            prepared.body = body.encode()
+            prepared.headers["Content-Length"] = str(len(prepared.body))
+        else:
+            prepared.body = None
+            if method != "GET":
+                prepared.headers["Content-Length"] = "0"
+        prepared.hooks = _EMPTY_HOOKS
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("OKX %s %s headers=%s", method, request_path, mask_headers(headers))
+        try:
+            response = self._session.send(prepared, timeout=self._timeout, allow_redirects=False,
+                                          proxies=self._proxies)
+        except requests.exceptions.ConnectTimeout as exc:
+            raise ConnectionFailed(f"could not connect to {self.base_url} in time ({exc.__class__.__name__})",
+                                   request=f"{method} {_path_only(request_path)}") from None
+        except requests.exceptions.Timeout:
+            raise RequestTimeout(f"no answer from {self.base_url} within {self._timeout[1]} s; "
+                                 "the request may or may not have been applied",
+                                 request=f"{method} {_path_only(request_path)}") from None
+        except requests.exceptions.ConnectionError as exc:
+            cls = ConnectionFailed if _never_connected(exc) else NetworkError
+            raise cls(f"connection to {self.base_url} failed: {_reason(exc)}",
+                      request=f"{method} {_path_only(request_path)}") from None
+        status = response.status_code
+        try:
+            envelope = json.loads(response.content)
+            if not isinstance(envelope, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            cls = ExchangeUnavailable if status >= 500 or status == 429 else OkxError
+            raise cls(f"HTTP {status} with a body that is not OKX JSON ({response.content[:80]!r})",
+                      http_status=status, request=f"{method} {_path_only(request_path)}") from None
+        return envelope, status
+
+    def _check(self, envelope: dict[str, Any], status: int, method: str, path: str) -> dict[str, Any]:
+        code = str(envelope.get("code", ""))
+        if code == "0" and status < 400:
+            return envelope
+        data = envelope.get("data")
+        if code in ("1", "2") and isinstance(data, list) and data and isinstance(data[0], dict) and "sCode" in data[0]:
+            return envelope  # per-item outcomes: the endpoint method decides
+        context = self._error_context
+        if code == "50102":
+            context = ErrorContext(base_url=context.base_url, demo=context.demo, global_host=context.global_host,
+                                   clock_offset_ms=self.clock_offset_ms)
+        if not code:
+            code = "50026" if status >= 500 else ""
+        raise from_code(code, str(envelope.get("msg", "")).strip(), http_status=status,
+                        hint=hint_for(code, context), request=f"{method} {path}")
+
+    def item_error(self, ack: OrderAck, method: str, path: str) -> OkxError | None:
+        """The exception an item's sCode stands for, or None when the item succeeded."""
+        if ack.ok:
+            return None
+        return from_code(ack.s_code, ack.s_msg.strip(), hint=hint_for(ack.s_code, self._error_context),
+                         request=f"{method} {path}" + (f" clOrdId={ack.cl_ord_id}" if ack.cl_ord_id else ""))
+
+    def _single_ack(self, envelope: dict[str, Any], method: str, path: str) -> OrderAck:
+        ack = OrderAck.model_validate(envelope["data"][0])
+        error = self.item_error(ack, method, path)
+        if error is not None:
+            raise error
+        return ack
+
+    # -- public ---------------------------------------------------------------------------------
+
+    def server_time(self) -> ServerTime:
+        data = self._call("GET", "/api/v5/public/time", private=False)["data"]
+        return ServerTime.model_validate(data[0])
+
+    def sync_time(self) -> int:
+        """Learn the server clock; every later timestamp carries the offset. Returns it in ms."""
+        before = self._clock()
+        server = self.server_time().ts
+        after = self._clock()
+        offset = server - (before + after) // 2
+        if self._signer is not None:
+            self._signer.offset_ms = offset
+        log.info("OKX clock offset %+d ms (round trip %d ms)", offset, after - before)
+        return offset
+
+    def instruments(self, inst_type: str = "SPOT", inst_id: str | None = None) -> list[Instrument]:
+        data = self._call("GET", "/api/v5/public/instruments", params={"instType": inst_type, "instId": inst_id},
+                          private=False, inst_type=inst_type)["data"]
+        return [Instrument.model_validate(item) for item in data]
+
+    def order_book(self, inst_id: str, depth: int = 1) -> OrderBook:
+        if not 1 <= depth <= 400:
+            raise ConfigurationError(f"order book depth must be 1..400, got {depth}")
+        data = self._call("GET", "/api/v5/market/books", params={"instId": inst_id, "sz": depth},
+                          private=False)["data"]
+        if not data:
+            raise OrderNotFound(f"no order book for {inst_id}")
+        return OrderBook.model_validate({**data[0], "instId": inst_id})
+
+    def ticker(self, inst_id: str) -> Ticker:
+        data = self._call("GET", "/api/v5/market/ticker", params={"instId": inst_id}, private=False)["data"]
+        return Ticker.model_validate(data[0])
+
+    def tickers(self, inst_type: str = "SPOT") -> list[Ticker]:
+        data = self._call("GET", "/api/v5/market/tickers", params={"instType": inst_type}, private=False)["data"]
+        return [Ticker.model_validate(item) for item in data]
+
+    # -- account --------------------------------------------------------------------------------
+
+    def balance(self, ccys: Iterable[str] | None = None) -> Balance:
+        ccy = ",".join(ccys) if ccys else None
+        data = self._call("GET", "/api/v5/account/balance", params={"ccy": ccy})["data"]
+        return Balance.model_validate(data[0]) if data else Balance()
+
+    def account_config(self) -> AccountConfig:
+        data = self._call("GET", "/api/v5/account/config")["data"]
+        return AccountConfig.model_validate(data[0])
+
+    # -- trade ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _exp_header(exp_time_ms: int | None) -> dict[str, str] | None:
+        return {"expTime": str(exp_time_ms)} if exp_time_ms is not None else None
+
+    def place_order(self, order: OrderRequest, *, exp_time_ms: int | None = None) -> OrderAck:
+        """Place one order; raises the item's error (insufficient balance, duplicate id...)."""
+        path = "/api/v5/trade/order"
+        envelope = self._call("POST", path, payload=order.payload(), inst_ids=(order.inst_id,),
+                              headers=self._exp_header(exp_time_ms))
+        return self._single_ack(envelope, "POST", path)
+
+    def place_batch_orders(self, orders: Sequence[OrderRequest], *, exp_time_ms: int | None = None) -> list[OrderAck]:
+        """Place up to 20 orders; returns every item's outcome (check ``ack.ok``), never raises
+        for an item, so partial success is never lost."""
+        if not 1 <= len(orders) <= MAX_BATCH_ORDERS:
+            raise ConfigurationError(f"a batch holds 1..{MAX_BATCH_ORDERS} orders, got {len(orders)}")
+        envelope = self._call("POST", "/api/v5/trade/batch-orders", payload=[o.payload() for o in orders],
+                              inst_ids=[o.inst_id for o in orders], headers=self._exp_header(exp_time_ms))
+        return [OrderAck.model_validate(item) for item in envelope["data"]]
+
+    def cancel_order(self, inst_id: str, *, ord_id: str | None = None, cl_ord_id: str | None = None) -> OrderAck:
+        path = "/api/v5/trade/cancel-order"
+        envelope = self._call("POST", path, payload=_order_ref(inst_id, ord_id, cl_ord_id), inst_ids=(inst_id,))
+        return self._single_ack(envelope, "POST", path)
+
+    def amend_order(
+        self,
+        inst_id: str,
+        *,
+        ord_id: str | None = None,
+        cl_ord_id: str | None = None,
+        new_sz: Decimal | None = None,
+        new_px: Decimal | None = None,
+        req_id: str | None = None,
+        cancel_on_fail: bool = False,
+        exp_time_ms: int | None = None,
+    ) -> OrderAck:
+        """Amend size and/or price; both are absolute, so a resend is idempotent."""
+        if new_sz is None and new_px is None:
+            raise ConfigurationError("amend needs new_sz or new_px")
+        payload = _order_ref(inst_id, ord_id, cl_ord_id)
+        if new_sz is not None:
+            payload["newSz"] = _param(new_sz)
+        if new_px is not None:
+            payload["newPx"] = _param(new_px)
+        if req_id is not None:
+            payload["reqId"] = req_id
+        if cancel_on_fail:
+            payload["cxlOnFail"] = True
+        path = "/api/v5/trade/amend-order"
+        envelope = self._call("POST", path, payload=payload, inst_ids=(inst_id,), headers=self._exp_header(exp_time_ms))
+        return self._single_ack(envelope, "POST", path)
+
+    def order(self, inst_id: str, *, ord_id: str | None = None, cl_ord_id: str | None = None) -> Order:
+        """One order by ordId or clOrdId (for a reused clOrdId, OKX returns the latest order)."""
+        data = self._call("GET", "/api/v5/trade/order", params=_order_ref(inst_id, ord_id, cl_ord_id),
+                          inst_ids=(inst_id,))["data"]
+        if not data:
+            raise OrderNotFound("Order does not exist", code="51603", request=f"GET /api/v5/trade/order {inst_id}")
+        return Order.model_validate(data[0])
+
+    def find_order(self, inst_id: str, cl_ord_id: str) -> Order | None:
+        """The latest order with this clOrdId, or None when OKX has none (51603)."""
+        try:
+            return self.order(inst_id, cl_ord_id=cl_ord_id)
+        except OrderNotFound:
+            return None
+
+    def pending_orders(self, inst_id: str | None = None, inst_type: str = "SPOT", limit: int = 100) -> list[Order]:
+        data = self._call("GET", "/api/v5/trade/orders-pending",
+                          params={"instType": inst_type, "instId": inst_id, "limit": limit})["data"]
+        return [Order.model_validate(item) for item in data]
+
+    def order_history(self, inst_type: str = "SPOT", inst_id: str | None = None, limit: int = 100) -> list[Order]:
+        data = self._call("GET", "/api/v5/trade/orders-history",
+                          params={"instType": inst_type, "instId": inst_id, "limit": limit})["data"]
+        return [Order.model_validate(item) for item in data]
+
+    def fills(self, inst_id: str | None = None, ord_id: str | None = None, inst_type: str = "SPOT",
+              limit: int = 100) -> list[Fill]:
+        data = self._call("GET", "/api/v5/trade/fills",
+                          params={"instType": inst_type, "instId": inst_id, "ordId": ord_id, "limit": limit})["data"]
+        return [Fill.model_validate(item) for item in data]
+
+    # -- escape hatch ---------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, params: Mapping[str, object] | None = None,
+                payload: object = None, private: bool = True) -> list[Any]:
+        """Any OKX endpoint we do not wrap: signed, budgeted and checked like the rest."""
+        return list(self._call(method.upper(), path, params=params, payload=payload, private=private).get("data") or [])
+
+    def now_ms(self) -> int:
+        """The venue's clock as this client knows it (local clock plus the learned offset)."""
+        return self._clock() + self.clock_offset_ms
+
+
+def _order_ref(inst_id: str, ord_id: str | None, cl_ord_id: str | None) -> dict[str, Any]:
+    if not ord_id and not cl_ord_id:
+        raise ConfigurationError("name the order by ord_id or cl_ord_id")
+    ref: dict[str, Any] = {"instId": inst_id}
+    if ord_id:
+        ref["ordId"] = ord_id
+    if cl_ord_id:
+        ref["clOrdId"] = cl_ord_id
+    return ref
+
+
+def _path_only(request_path: str) -> str:
+    return request_path.split("?", 1)[0]
+
+
+def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
+    """True when the TCP connection itself failed, so the request cannot have reached OKX."""
+    text = repr(exc)
+    return any(marker in text for marker in ("NewConnectionError", "Connection refused", "NameResolutionError",
+                                             "Failed to resolve", "ConnectTimeout"))
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) < 200 else text[:200] + "..."
+

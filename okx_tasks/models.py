@@ -1,0 +1,254 @@
+"""Typed models of OKX V5 responses (pydantic v2).
+
+Field names are OKX's own in snake_case (``instId`` -> ``inst_id``), so a reader of the OKX docs
+finds every field. Amounts and prices are ``Decimal`` (never float); OKX's "not applicable" empty
+string becomes ``None``. Unknown fields are ignored: OKX adds fields without notice.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part for part in value.split(",") if part]
+    return value
+
+
+#: An OKX number string; "" (not applicable) becomes None.
+Amount = Annotated[Decimal | None, BeforeValidator(_blank_to_none)]
+#: Unix milliseconds as OKX sends them (a string of digits); "" becomes None.
+Millis = Annotated[int | None, BeforeValidator(_blank_to_none)]
+CsvList = Annotated[list[str], BeforeValidator(_split_csv)]
+
+
+class OkxModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+
+class InstrumentState(StrEnum):
+    LIVE = "live"
+    SUSPEND = "suspend"
+    PREOPEN = "preopen"
+    TEST = "test"
+    REBASE = "rebase"
+    POST_ONLY = "post_only"
+    SETTLING = "settling"
+
+
+class OrderState(StrEnum):
+    LIVE = "live"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    MMP_CANCELED = "mmp_canceled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (OrderState.FILLED, OrderState.CANCELED, OrderState.MMP_CANCELED)
+
+
+class ServerTime(OkxModel):
+    ts: int
+
+
+class BalanceDetail(OkxModel):
+    ccy: str
+    eq: Amount = None
+    cash_bal: Amount = None
+    avail_bal: Amount = None
+    frozen_bal: Amount = None
+    ord_frozen: Amount = None
+    avail_eq: Amount = None
+    eq_usd: Amount = None
+    u_time: Millis = None
+
+
+class Balance(OkxModel):
+    total_eq: Amount = None
+    u_time: Millis = None
+    details: list[BalanceDetail] = Field(default_factory=list)
+
+    def detail(self, ccy: str) -> BalanceDetail | None:
+        return next((d for d in self.details if d.ccy == ccy), None)
+
+    def available(self, ccy: str) -> Decimal:
+        """Available balance of ``ccy``; OKX omits zero balances, so absent means zero."""
+        detail = self.detail(ccy)
+        return (detail.avail_bal or Decimal(0)) if detail else Decimal(0)
+
+    def total(self, ccy: str) -> Decimal:
+        """Cash balance of ``ccy`` (available plus frozen in orders)."""
+        detail = self.detail(ccy)
+        return (detail.cash_bal or detail.eq or Decimal(0)) if detail else Decimal(0)
+
+
+class AccountConfig(OkxModel):
+    uid: str
+    main_uid: str | None = None
+    acct_lv: str | None = None
+    pos_mode: str | None = None
+    label: str | None = None
+    ip: CsvList = Field(default_factory=list)
+    perm: CsvList = Field(default_factory=list)
+
+    @property
+    def can_trade(self) -> bool:
+        return "trade" in self.perm
+
+    @property
+    def can_withdraw(self) -> bool:
+        return "withdraw" in self.perm
+
+
+class BookLevel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    px: Decimal
+    sz: Decimal
+    orders: int = 0
+
+
+def _levels(value: Any) -> Any:
+    if isinstance(value, list):
+        return [
+            {"px": row[0], "sz": row[1], "orders": int(row[3]) if len(row) > 3 and row[3] != "" else 0}
+            if isinstance(row, (list, tuple)) else row
+            for row in value
+        ]
+    return value
+
+
+Levels = Annotated[list[BookLevel], BeforeValidator(_levels)]
+
+
+class OrderBook(OkxModel):
+    """Asks ascending, bids descending, as OKX sends them."""
+
+    inst_id: str = ""
+    asks: Levels
+    bids: Levels
+    ts: int
+    seq_id: int | None = None
+
+    @property
+    def best_bid(self) -> Decimal | None:
+        return self.bids[0].px if self.bids else None
+
+    @property
+    def best_ask(self) -> Decimal | None:
+        return self.asks[0].px if self.asks else None
+
+    @property
+    def mid(self) -> Decimal | None:
+        if not self.bids or not self.asks:
+            return None
+        return (self.bids[0].px + self.asks[0].px) / 2
+
+
+class Ticker(OkxModel):
+    inst_type: str
+    inst_id: str
+    last: Amount = None
+    last_sz: Amount = None
+    ask_px: Amount = None
+    ask_sz: Amount = None
+    bid_px: Amount = None
+    bid_sz: Amount = None
+    open24h: Amount = Field(default=None, alias="open24h")
+    high24h: Amount = Field(default=None, alias="high24h")
+    low24h: Amount = Field(default=None, alias="low24h")
+    vol_ccy24h: Amount = Field(default=None, alias="volCcy24h")
+    vol24h: Amount = Field(default=None, alias="vol24h")
+    ts: int
+
+
+class Instrument(OkxModel):
+    inst_type: str
+    inst_id: str
+    base_ccy: str = ""
+    quote_ccy: str = ""
+    tick_sz: Decimal
+    lot_sz: Decimal
+    min_sz: Decimal
+    max_lmt_sz: Amount = None
+    max_mkt_sz: Amount = None
+    state: InstrumentState
+    list_time: Millis = None
+
+    @property
+    def is_live(self) -> bool:
+        return self.state is InstrumentState.LIVE
+
+
+class OrderAck(OkxModel):
+    """One item of a place/batch/cancel/amend answer: ``s_code`` "0" means accepted."""
+
+    ord_id: str = ""
+    cl_ord_id: str = ""
+    tag: str = ""
+    ts: Millis = None
+    s_code: str = "0"
+    s_msg: str = ""
+    req_id: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.s_code == "0"
+
+
+class Order(OkxModel):
+    inst_type: str = ""
+    inst_id: str
+    ord_id: str
+    cl_ord_id: str = ""
+    tag: str = ""
+    px: Amount = None
+    sz: Decimal
+    ord_type: str
+    side: str
+    td_mode: str = ""
+    tgt_ccy: str = ""
+    acc_fill_sz: Amount = None
+    fill_px: Amount = None
+    fill_sz: Amount = None
+    avg_px: Amount = None
+    state: OrderState
+    fee: Amount = None
+    fee_ccy: str = ""
+    c_time: Millis = None
+    u_time: Millis = None
+
+    @property
+    def filled(self) -> Decimal:
+        return self.acc_fill_sz or Decimal(0)
+
+    @property
+    def is_final(self) -> bool:
+        return self.state.is_final
+
+
+class Fill(OkxModel):
+    inst_type: str = ""
+    inst_id: str
+    trade_id: str
+    ord_id: str
+    cl_ord_id: str = ""
+    bill_id: str = ""
+    side: str
+    fill_px: Decimal
+    fill_sz: Decimal
+    fee: Amount = None
+    fee_ccy: str = ""
+    exec_type: str = ""
+    ts: Millis = None

@@ -1,0 +1,54 @@
+"""ccxt's okx class, unmodified except for its base URL, against the simulator."""
+
+from __future__ import annotations
+
+import ccxt
+import pytest
+
+from okx_sim.embedded import SimulatorHandle
+
+
+@pytest.fixture
+def exchange(sim: SimulatorHandle) -> ccxt.okx:
+    ex = ccxt.okx({
+        "apiKey": sim.credentials.api_key,
+        "secret": sim.credentials.secret_key.get_secret_value(),
+        "password": sim.credentials.passphrase.get_secret_value(),
+        "enableRateLimit": False,
+    })
+    ex.urls["api"]["rest"] = sim.base_url
+    return ex
+
+
+def test_ccxt_round_trip(exchange: ccxt.okx, sim: SimulatorHandle) -> None:
+    markets = exchange.load_markets()
+    assert markets["BTC/USDT"]["precision"]["amount"] == 1e-08
+    balance = exchange.fetch_balance()
+    assert balance["USDT"]["free"] == 100000
+    book = exchange.fetch_order_book("BTC/USDT", limit=5)
+    assert len(book["bids"]) == 5 and book["bids"][0][0] < book["asks"][0][0]
+    ticker = exchange.fetch_ticker("ETH/USDT")
+    assert ticker["bid"] and ticker["ask"]
+    limit_px = round(book["bids"][0][0] * 0.9, 1)
+    limit = exchange.create_order("BTC/USDT", "limit", "buy", 0.01, limit_px)
+    fetched = exchange.fetch_order(limit["id"], "BTC/USDT")
+    assert fetched["status"] == "open" and fetched["price"] == limit_px
+    exchange.cancel_order(limit["id"], "BTC/USDT")
+    assert exchange.fetch_order(limit["id"], "BTC/USDT")["status"] == "canceled"
+    market = exchange.create_order("BTC/USDT", "market", "buy", 0.01)
+    done = exchange.fetch_order(market["id"], "BTC/USDT")
+    assert done["status"] == "closed" and done["filled"] == 0.01
+    trades = exchange.fetch_my_trades("BTC/USDT")
+    assert trades and trades[-1]["order"] == market["id"]
+    assert exchange.fetch_open_orders("BTC/USDT") == []
+
+
+def test_ccxt_sees_okx_errors(exchange: ccxt.okx) -> None:
+    exchange.load_markets()
+    with pytest.raises(ccxt.InsufficientFunds):
+        exchange.create_order("BTC/USDT", "limit", "buy", 10, 60000)
+    with pytest.raises(ccxt.OrderNotFound):
+        exchange.fetch_order("1950000000000099999", "BTC/USDT")
+    exchange.secret = "wrong"
+    with pytest.raises(ccxt.AuthenticationError):
+        exchange.fetch_balance()
