@@ -27,6 +27,9 @@ class Faults:
     #: Seconds added to the simulator's clock (positive: the server runs ahead of the client).
     clock_skew: float = 0.0
     seed: int = 0
+    #: How many faults were injected so far (reported by the reliability tests).
+    errors_injected: int = 0
+    drops_injected: int = 0
     _rng: random.Random = field(init=False, repr=False)
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
@@ -39,6 +42,7 @@ class Faults:
             return None
         with self._lock:
             if self._rng.random() < self.error_rate:
+                self.errors_injected += 1
                 return self._rng.choice(INJECTED_ERRORS)
         return None
 
@@ -47,4 +51,7 @@ class Faults:
         if self.drop_rate <= 0:
             return False
         with self._lock:
-            return self._rng.random() < self.drop_rate
+            if self._rng.random() < self.drop_rate:
+                self.drops_injected += 1
+                return True
+            return False

@@ -151,6 +151,13 @@ class OkxClient:
         self._session.close()
 
     @property
+    def signer(self) -> Signer:
+        """The request signer (for signing a request this client does not send itself)."""
+        if self._signer is None:
+            raise ConfigurationError("this client has no credentials to sign with")
+        return self._signer
+
+    @property
     def clock_offset_ms(self) -> int:
         """Server clock minus local clock, as learned by the last sync (0 before any)."""
         return self._signer.offset_ms if self._signer else 0

@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
-import pytest
+# Prefect writes under PREFECT_HOME (results, logs, its DB): keep the suite's writes in one
+# throw-away place, never the developer's ~/.prefect. Must happen before prefect is imported.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="okxflows-test-prefect-"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
 
-from okx_tasks.auth import ApiCredentials
-from tests.support.capture import CaptureServer, capture_server
+import pytest  # noqa: E402
+
+from okx_tasks.auth import ApiCredentials  # noqa: E402
+from tests.support.capture import CaptureServer, capture_server  # noqa: E402
 
 SECRET = "cafe0000SECRETKEYdo-not-leak-7731"
 PASSPHRASE = "Pass-phrase-do-not-leak-4412"
@@ -20,3 +29,20 @@ def creds() -> ApiCredentials:
 def capture() -> Iterator[CaptureServer]:
     with capture_server() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def prefect_db() -> Iterator[Path]:
+    """One Prefect test server for the whole session (starting one costs ~7 s); yields the path
+    of its SQLite database, so tests can search everything Prefect stored.
+
+    The flow heartbeat is switched off: with it on, every sync flow run waits ~1 s at exit.
+    """
+    from prefect.settings import (PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_SERVER_DATABASE_CONNECTION_URL,
+                                  temporary_settings)
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        url = PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            yield Path(url.split("///", 1)[1])

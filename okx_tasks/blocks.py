@@ -1,0 +1,117 @@
+"""The OKX credentials Prefect Block: the one seam between secrets and work.
+
+Flows take a block *name*; tasks take the loaded block. Secrets live only in the block's
+``SecretStr`` fields (encrypted at rest by the Prefect server) and in the client built from it,
+so they never become a flow parameter, a log line, a cache key or a persisted result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from typing import Any, ClassVar, Literal
+
+from prefect.blocks.abstract import CredentialsBlock
+from pydantic import Field, SecretStr
+
+from okx_tasks.auth import ENV_API_KEY, ENV_PASSPHRASE, ENV_SECRET_KEY, ApiCredentials
+from okx_tasks.client import OkxClient
+from okx_tasks.hosts import ENV_BASE_URL
+
+_clients: dict[tuple[Any, ...], OkxClient] = {}
+_clients_lock = threading.Lock()
+
+
+class OkxCredentials(CredentialsBlock):
+    """An OKX API key (with its secret and passphrase) and the venue it belongs to.
+
+    Example:
+        Load a saved block and trade with its client:
+        ```python
+        from okx_tasks.blocks import OkxCredentials
+        okx = OkxCredentials.load("BLOCK_NAME")
+        client = okx.get_client()
+        ```
+    """
+
+    _block_type_name: ClassVar[str] = "OKX Credentials"
+    _block_type_slug: ClassVar[str] = "okx-credentials"
+    _logo_url: ClassVar[str] = "https://www.okx.com/favicon.ico"  # type: ignore[assignment]
+    _documentation_url: ClassVar[str] = "https://www.okx.com/docs-v5/en/"  # type: ignore[assignment]
+
+    api_key: str = Field(title="API key", description="The OKX API key (not secret on its own).")
+    secret_key: SecretStr = Field(title="Secret key", description="The secret shown once when the key was made.")
+    passphrase: SecretStr = Field(title="Passphrase", description="The passphrase chosen when the key was made.")
+    base_url: str | None = Field(
+        default=None, title="Base URL",
+        description="REST host, e.g. https://www.okx.com, https://eea.okx.com or a local okx-flows sim.",
+    )
+    region: Literal["global", "us", "eea"] | None = Field(
+        default=None, description="Regional host to use when no base URL is given."
+    )
+    demo: bool = Field(default=False, description="OKX demo trading (adds x-simulated-trading: 1).")
+
+    @classmethod
+    def from_env(cls, *, base_url: str | None = None, demo: bool | None = None) -> OkxCredentials:
+        """Build from OKX_API_KEY / OKX_SECRET_KEY / OKX_PASSPHRASE (and OKX_BASE_URL, OKX_DEMO)."""
+        creds = ApiCredentials.from_env()
+        env_demo = os.environ.get("OKX_DEMO", "").strip().lower() in ("1", "true", "yes")
+        return cls(
+            api_key=creds.api_key,
+            secret_key=creds.secret_key,
+            passphrase=creds.passphrase,
+            base_url=base_url or os.environ.get(ENV_BASE_URL) or None,
+            demo=env_demo if demo is None else demo,
+        )
+
+    @classmethod
+    def from_api_credentials(cls, creds: ApiCredentials, *, base_url: str | None = None,
+                             demo: bool = False) -> OkxCredentials:
+        return cls(api_key=creds.api_key, secret_key=creds.secret_key, passphrase=creds.passphrase,
+                   base_url=base_url, demo=demo)
+
+    def api_credentials(self) -> ApiCredentials:
+        return ApiCredentials(api_key=self.api_key, secret_key=self.secret_key, passphrase=self.passphrase)
+
+    def _client_key(self) -> tuple[Any, ...]:
+        # A digest, not the secrets: the key lives in a process-wide dict.
+        digest = hashlib.sha256(
+            f"{self.secret_key.get_secret_value()}\x1f{self.passphrase.get_secret_value()}".encode()
+        ).hexdigest()
+        return (self.api_key, digest, self.base_url, self.region, self.demo)
+
+    def get_client(self) -> OkxClient:
+        """The process's one pooled client for this key and venue (built on first use).
+
+        When ``OKX_RATE_LIMIT_URL`` names a shared rate-limit store, the client draws from the
+        budget every worker shares; otherwise from this process's own limiter.
+        """
+        key = self._client_key()
+        with _clients_lock:
+            client = _clients.get(key)
+            if client is None:
+                client = OkxClient(self.api_credentials(), base_url=self.base_url, region=self.region,
+                                   demo=self.demo, limiter=_shared_limiter())
+                _clients[key] = client
+            return client
+
+    def __hash__(self) -> int:
+        return hash(self._client_key())
+
+
+def _shared_limiter() -> Any:
+    """The cross-process limiter when one is configured, else None (the client's own)."""
+    try:
+        from okx_tasks.shared_limits import limiter_from_env
+    except ImportError:
+        return None
+    return limiter_from_env()
+
+
+def drop_cached_clients() -> None:
+    """Close every cached client (tests, and long-lived processes after a key rotation)."""
+    with _clients_lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()

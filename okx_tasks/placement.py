@@ -1,0 +1,196 @@
+"""Placing orders so that a retry never places one twice.
+
+OKX refuses a duplicate clOrdId only while the first order is pending; once it has filled, the
+same clOrdId is accepted again and a blind resend trades twice. So:
+
+1. every order carries a deterministic clOrdId (``okx_tasks.orders.client_order_id``);
+2. every send carries an ``expTime`` a few seconds ahead, so a delayed original is discarded by
+   OKX instead of executing late (50037);
+3. when the outcome of a send is unknown (timeout, dropped connection, 5xx, 50004) the order is
+   looked up by clOrdId at once; found means placed;
+4. any later attempt first waits until the last send's expTime has passed (after which the
+   original can no longer execute), then looks the order up, and sends only if it is absent;
+5. a 51016 "clOrdId already exists" answer means the order is live: fetch and adopt it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict
+
+from okx_tasks.client import OkxClient
+from okx_tasks.errors import ConfigurationError, DuplicateClientOrderId, OkxError
+from okx_tasks.limits import MAX_BATCH_ORDERS
+from okx_tasks.models import Order, OrderAck
+from okx_tasks.orders import OrderRequest
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EXP_WINDOW_MS: Final = 5_000
+_EXP_MARGIN_MS: Final = 250
+
+_last_exp: dict[str, int] = {}
+_last_exp_lock = threading.Lock()
+
+
+class Placement(BaseModel):
+    """The outcome of placing one order: placed (new or adopted) or refused with OKX's reason."""
+
+    model_config = ConfigDict(frozen=True)
+
+    inst_id: str
+    cl_ord_id: str
+    ord_id: str | None = None
+    adopted: bool = False
+    error_code: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.ord_id is not None and self.error_code is None
+
+
+def _require_id(order: OrderRequest) -> str:
+    if not order.cl_ord_id:
+        raise ConfigurationError(
+            f"{order.inst_id}: orders need a clOrdId to be retry-safe; derive one with "
+            "okx_tasks.orders.client_order_id(flow_run_id, spec_name, leg)"
+        )
+    return order.cl_ord_id
+
+
+def _remember_send(cl_ord_id: str, exp_ms: int) -> None:
+    with _last_exp_lock:
+        _last_exp[cl_ord_id] = exp_ms
+
+
+def was_sent_here(cl_ord_id: str) -> bool:
+    """True when this process already sent this clOrdId (so the next attempt is a resend)."""
+    with _last_exp_lock:
+        return cl_ord_id in _last_exp
+
+
+def _wait_out_previous_send(client: OkxClient, cl_ord_id: str, sleep: Callable[[float], None]) -> None:
+    with _last_exp_lock:
+        exp = _last_exp.get(cl_ord_id)
+    if exp is None:
+        return
+    remaining = exp + _EXP_MARGIN_MS - client.now_ms()
+    if remaining > 0:
+        log.info("clOrdId %s: waiting %.2f s for the previous send's expTime to pass", cl_ord_id, remaining / 1000)
+        sleep(remaining / 1000)
+
+
+def _adopted(order: Order) -> Placement:
+    return Placement(inst_id=order.inst_id, cl_ord_id=order.cl_ord_id, ord_id=order.ord_id, adopted=True)
+
+
+def lookup(client: OkxClient, order: OrderRequest, *, sleep: Callable[[float], None] = time.sleep) -> Placement | None:
+    """The existing order with this clOrdId, once no earlier send of it can still execute."""
+    cl_ord_id = _require_id(order)
+    _wait_out_previous_send(client, cl_ord_id, sleep)
+    found = client.find_order(order.inst_id, cl_ord_id)
+    return _adopted(found) if found is not None else None
+
+
+def place_once(
+    client: OkxClient,
+    order: OrderRequest,
+    *,
+    resend: bool,
+    exp_window_ms: int = DEFAULT_EXP_WINDOW_MS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Placement:
+    """Place ``order`` unless it already exists. ``resend`` says an earlier attempt may have sent it.
+
+    Raises the send's error when the outcome stays unknown, so the caller's retry comes back
+    here with ``resend=True``; raises refusals (balance, parameters...) as they are.
+    """
+    cl_ord_id = _require_id(order)
+    if resend or was_sent_here(cl_ord_id):
+        existing = lookup(client, order, sleep=sleep)
+        if existing is not None:
+            log.info("clOrdId %s already exists as order %s: adopted, not resent", cl_ord_id, existing.ord_id)
+            return existing
+    exp = client.now_ms() + exp_window_ms
+    _remember_send(cl_ord_id, exp)
+    try:
+        ack = client.place_order(order, exp_time_ms=exp)
+    except DuplicateClientOrderId:
+        found = client.find_order(order.inst_id, cl_ord_id)
+        if found is None:
+            raise
+        return _adopted(found)
+    except OkxError as exc:
+        if not exc.outcome_unknown:
+            raise
+        found = client.find_order(order.inst_id, cl_ord_id)
+        if found is not None:
+            log.info("clOrdId %s: send failed (%s) but the order exists: adopted", cl_ord_id, type(exc).__name__)
+            return _adopted(found)
+        raise
+    return Placement(inst_id=order.inst_id, cl_ord_id=cl_ord_id, ord_id=ack.ord_id)
+
+
+def _refused(order: OrderRequest, ack: OrderAck, error: OkxError | None) -> Placement:
+    return Placement(inst_id=order.inst_id, cl_ord_id=order.cl_ord_id or "", error_code=ack.s_code,
+                     error=str(error) if error else ack.s_msg.strip())
+
+
+def place_batch_once(
+    client: OkxClient,
+    orders: Sequence[OrderRequest],
+    *,
+    resend: bool,
+    exp_window_ms: int = DEFAULT_EXP_WINDOW_MS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Placement]:
+    """Place many orders in batches of at most 20, each at most once; one Placement per order,
+    in order. Item refusals are returned, not raised, so one bad leg never hides the others."""
+    ids = [_require_id(order) for order in orders]
+    if len(set(ids)) != len(ids):
+        raise ConfigurationError("a batch holds the same clOrdId twice; give every leg its own id")
+    results: dict[str, Placement] = {}
+    to_send: list[OrderRequest] = []
+    for order in orders:
+        existing = lookup(client, order, sleep=sleep) if (resend or was_sent_here(order.cl_ord_id or "")) else None
+        if existing is not None:
+            results[existing.cl_ord_id] = existing
+        else:
+            to_send.append(order)
+    for start in range(0, len(to_send), MAX_BATCH_ORDERS):
+        chunk = to_send[start:start + MAX_BATCH_ORDERS]
+        exp = client.now_ms() + exp_window_ms
+        for order in chunk:
+            _remember_send(order.cl_ord_id or "", exp)
+        try:
+            acks = client.place_batch_orders(chunk, exp_time_ms=exp)
+        except OkxError as exc:
+            if not exc.outcome_unknown:
+                raise
+            missing = []
+            for order in chunk:
+                found = client.find_order(order.inst_id, order.cl_ord_id or "")
+                if found is None:
+                    missing.append(order.cl_ord_id)
+                else:
+                    results[found.cl_ord_id] = _adopted(found)
+            if missing:
+                raise
+            continue
+        for order, ack in zip(chunk, acks, strict=True):
+            error = client.item_error(ack, "POST", "/api/v5/trade/batch-orders")
+            if error is None:
+                results[order.cl_ord_id or ""] = Placement(inst_id=order.inst_id, cl_ord_id=ack.cl_ord_id,
+                                                          ord_id=ack.ord_id)
+            elif isinstance(error, DuplicateClientOrderId):
+                found = client.find_order(order.inst_id, order.cl_ord_id or "")
+                results[order.cl_ord_id or ""] = _adopted(found) if found else _refused(order, ack, error)
+            else:
+                results[order.cl_ord_id or ""] = _refused(order, ack, error)
+    return [results[cl_ord_id] for cl_ord_id in ids]

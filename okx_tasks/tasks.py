@@ -1,0 +1,259 @@
+"""Prefect tasks over the OKX client: small, observable, retryable pieces for flows.
+
+Conventions, all deliberate:
+- every task takes the ``OkxCredentials`` block, never a raw secret, and returns typed models;
+- no task caches or persists its result (``NO_CACHE``, ``persist_result=False``): inputs hold the
+  block and results may hold account data, neither belongs on disk or in a cache key;
+- retries are Prefect's, limited by ``retry_transient`` to failures that can improve and are
+  safe to repeat; order placement is made safe to repeat by ``okx_tasks.placement``;
+- timeouts are the HTTP client's (a Prefect task timeout cannot interrupt a blocking call).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext, TaskRunContext
+from prefect.logging import get_run_logger
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from okx_tasks import placement
+from okx_tasks.blocks import OkxCredentials
+from okx_tasks.errors import OrderNotFound
+from okx_tasks.models import AccountConfig, Balance, Fill, Instrument, Order, OrderBook, Ticker
+from okx_tasks.orders import OrderRequest
+from okx_tasks.retry import JITTER, READ_RETRY_DELAYS, TRADE_RETRY_DELAYS, retry_transient
+
+_COMMON: dict[str, Any] = {
+    "retry_jitter_factor": JITTER,
+    "retry_condition_fn": retry_transient,
+    "cache_policy": NO_CACHE,
+    "persist_result": False,
+}
+READ = {"retries": len(READ_RETRY_DELAYS), "retry_delay_seconds": READ_RETRY_DELAYS, **_COMMON}
+TRADE = {"retries": len(TRADE_RETRY_DELAYS), "retry_delay_seconds": TRADE_RETRY_DELAYS, **_COMMON}
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    try:
+        return get_run_logger()
+    except Exception:  # noqa: BLE001 - outside a run (task.fn in tests): a plain logger
+        return logging.getLogger("okx_tasks.tasks")
+
+
+def _is_resend() -> bool:
+    """True unless this is provably the first attempt of the first run of this flow run.
+
+    Only then can no earlier attempt have sent the same clOrdIds; outside Prefect nothing proves
+    it, so the order is looked up first.
+    """
+    task_ctx = TaskRunContext.get()
+    if task_ctx is None or task_ctx.task_run.run_count > 1:
+        return True
+    flow_ctx = FlowRunContext.get()
+    return flow_ctx is not None and flow_ctx.flow_run is not None and flow_ctx.flow_run.run_count > 1
+
+
+# -- time, account, market -------------------------------------------------------------------
+
+
+@task(name="okx-sync-server-time", task_run_name="sync-server-time", **READ)
+def sync_server_time(credentials: OkxCredentials) -> int:
+    """Learn the venue's clock; returns the offset in ms that every later request applies."""
+    offset = credentials.get_client().sync_time()
+    _logger().info("server clock offset %+d ms", offset)
+    return offset
+
+
+@task(name="okx-balance", task_run_name="balance", **READ)
+def get_balance(credentials: OkxCredentials, ccys: Sequence[str] | None = None) -> Balance:
+    balance = credentials.get_client().balance(ccys)
+    _logger().info("balance: %d currencies", len(balance.details))
+    return balance
+
+
+@task(name="okx-account-config", task_run_name="account-config", **READ)
+def get_account_config(credentials: OkxCredentials) -> AccountConfig:
+    config = credentials.get_client().account_config()
+    _logger().info("key permissions: %s; IP whitelist: %s", ",".join(config.perm), ",".join(config.ip) or "none")
+    return config
+
+
+@task(name="okx-order-book", task_run_name="order-book-{inst_id}", **READ)
+def get_order_book(credentials: OkxCredentials, inst_id: str, depth: int = 1) -> OrderBook:
+    return credentials.get_client().order_book(inst_id, depth)
+
+
+@task(name="okx-ticker", task_run_name="ticker-{inst_id}", **READ)
+def get_ticker(credentials: OkxCredentials, inst_id: str) -> Ticker:
+    return credentials.get_client().ticker(inst_id)
+
+
+@task(name="okx-tickers", task_run_name="tickers-{inst_type}", **READ)
+def get_tickers(credentials: OkxCredentials, inst_type: str = "SPOT") -> list[Ticker]:
+    return credentials.get_client().tickers(inst_type)
+
+
+@task(name="okx-instruments", task_run_name="instruments-{inst_type}", **READ)
+def get_instruments(credentials: OkxCredentials, inst_type: str = "SPOT", inst_id: str | None = None) -> list[Instrument]:
+    instruments = credentials.get_client().instruments(inst_type, inst_id)
+    _logger().info("%d %s instruments", len(instruments), inst_type)
+    return instruments
+
+
+# -- trading ---------------------------------------------------------------------------------
+
+
+@task(name="okx-place-order", task_run_name="place-order-{order.inst_id}-{order.cl_ord_id}", **TRADE)
+def place_order(credentials: OkxCredentials, order: OrderRequest, instrument: Instrument | None = None,
+                exp_window_ms: int = placement.DEFAULT_EXP_WINDOW_MS) -> placement.Placement:
+    """Place one order at most once, however often Prefect retries this task."""
+    if instrument is not None:
+        order.check(instrument)
+    result = placement.place_once(credentials.get_client(), order, resend=_is_resend(), exp_window_ms=exp_window_ms)
+    _logger().info("%s %s %s %s @ %s: order %s%s", order.inst_id, order.side, order.ord_type, order.sz,
+                   order.px if order.px is not None else "market", result.ord_id,
+                   " (already placed, adopted)" if result.adopted else "")
+    return result
+
+
+@task(name="okx-batch-orders", task_run_name="batch-orders-{label}", **TRADE)
+def place_batch_orders(credentials: OkxCredentials, orders: Sequence[OrderRequest],
+                       instruments: dict[str, Instrument] | None = None, label: str = "legs",
+                       exp_window_ms: int = placement.DEFAULT_EXP_WINDOW_MS) -> list[placement.Placement]:
+    """Place many orders (20 per request), each at most once; item refusals are returned."""
+    if instruments:
+        for order in orders:
+            if order.inst_id in instruments:
+                order.check(instruments[order.inst_id])
+    results = placement.place_batch_once(credentials.get_client(), orders, resend=_is_resend(),
+                                         exp_window_ms=exp_window_ms)
+    logger = _logger()
+    for result in results:
+        if result.ok:
+            logger.info("%s clOrdId %s: order %s%s", result.inst_id, result.cl_ord_id, result.ord_id,
+                        " (adopted)" if result.adopted else "")
+        else:
+            logger.warning("%s clOrdId %s refused: %s", result.inst_id, result.cl_ord_id, result.error)
+    return results
+
+
+@task(name="okx-cancel-order", task_run_name="cancel-{inst_id}", **READ)
+def cancel_order(credentials: OkxCredentials, inst_id: str, ord_id: str | None = None,
+                 cl_ord_id: str | None = None) -> Order:
+    """Cancel and return the order's state. Idempotent: an order already final is returned as is."""
+    client = credentials.get_client()
+    try:
+        client.cancel_order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id)
+    except OrderNotFound:
+        _logger().info("%s order %s was already final", inst_id, ord_id or cl_ord_id)
+    return client.order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id)
+
+
+@task(name="okx-amend-order", task_run_name="amend-{inst_id}", **READ)
+def amend_order(credentials: OkxCredentials, inst_id: str, ord_id: str | None = None, cl_ord_id: str | None = None,
+                new_sz: Decimal | None = None, new_px: Decimal | None = None) -> Order:
+    """Amend to an absolute size/price (so a retried amend is harmless) and return the order."""
+    client = credentials.get_client()
+    client.amend_order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id, new_sz=new_sz, new_px=new_px)
+    return client.order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id)
+
+
+@task(name="okx-order", task_run_name="order-{inst_id}", **READ)
+def get_order(credentials: OkxCredentials, inst_id: str, ord_id: str | None = None,
+              cl_ord_id: str | None = None) -> Order:
+    return credentials.get_client().order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id)
+
+
+@task(name="okx-pending-orders", task_run_name="pending-orders", **READ)
+def get_pending_orders(credentials: OkxCredentials, inst_id: str | None = None) -> list[Order]:
+    return credentials.get_client().pending_orders(inst_id)
+
+
+@task(name="okx-order-history", task_run_name="order-history", **READ)
+def get_order_history(credentials: OkxCredentials, inst_id: str | None = None, limit: int = 100) -> list[Order]:
+    return credentials.get_client().order_history(inst_id=inst_id, limit=limit)
+
+
+@task(name="okx-fills", task_run_name="fills", **READ)
+def get_fills(credentials: OkxCredentials, inst_id: str | None = None, ord_id: str | None = None) -> list[Fill]:
+    return credentials.get_client().fills(inst_id=inst_id, ord_id=ord_id)
+
+
+@task(name="okx-wait-orders-final", task_run_name="wait-orders-final", **READ)
+def wait_for_orders(credentials: OkxCredentials, placements: Sequence[placement.Placement],
+                    timeout_s: float = 30.0, first_poll_s: float = 0.2, max_poll_s: float = 2.0) -> list[Order]:
+    """Poll (with backoff) until every placed order is filled or cancelled, or the time is up.
+
+    Returns each order's latest state in the order given; orders still live at the deadline
+    come back live, and the caller decides whether to cancel them.
+    """
+    client = credentials.get_client()
+    latest: dict[str, Order] = {}
+    waiting = [(p.inst_id, p.ord_id) for p in placements if p.ok and p.ord_id]
+    deadline = time.monotonic() + timeout_s
+    delay = first_poll_s
+    while True:
+        still = []
+        for inst_id, ord_id in waiting:
+            order = client.order(inst_id, ord_id=ord_id)
+            latest[ord_id] = order
+            if not order.is_final:
+                still.append((inst_id, ord_id))
+        waiting = still
+        if not waiting or time.monotonic() + delay > deadline:
+            break
+        time.sleep(delay)
+        delay = min(delay * 1.6, max_poll_s)
+    if waiting:
+        _logger().warning("%d order(s) still live after %.0f s", len(waiting), timeout_s)
+    return [latest[p.ord_id] for p in placements if p.ok and p.ord_id in latest]
+
+
+# -- signing for endpoints we do not wrap ------------------------------------------------------
+
+
+class SignedHeaders(BaseModel):
+    """OK-ACCESS-* headers for one request. The signature and passphrase are SecretStr, so the
+    object can pass through Prefect (logs, reprs) without showing them; ``as_dict`` reveals
+    them only at the moment of sending."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_key: str
+    timestamp: str
+    signature: SecretStr
+    passphrase: SecretStr
+    demo: bool = False
+
+    def as_dict(self) -> dict[str, str]:
+        headers = {
+            "OK-ACCESS-KEY": self.api_key,
+            "OK-ACCESS-SIGN": self.signature.get_secret_value(),
+            "OK-ACCESS-TIMESTAMP": self.timestamp,
+            "OK-ACCESS-PASSPHRASE": self.passphrase.get_secret_value(),
+            "Content-Type": "application/json",
+        }
+        if self.demo:
+            headers["x-simulated-trading"] = "1"
+        return headers
+
+
+@task(name="okx-sign-request", task_run_name="sign-{method}", cache_policy=NO_CACHE, persist_result=False)
+def sign_request(credentials: OkxCredentials, method: str, request_path: str, body: str = "") -> SignedHeaders:
+    """Signed headers (with the venue's clock offset) for a request this package does not wrap.
+
+    Sign immediately before sending: OKX accepts a timestamp for 30 s only.
+    """
+    client = credentials.get_client()
+    signer = client.signer
+    timestamp = signer.timestamp()
+    return SignedHeaders(api_key=credentials.api_key, timestamp=timestamp,
+                         signature=SecretStr(signer.signature(timestamp, method.upper(), request_path, body)),
+                         passphrase=credentials.passphrase, demo=credentials.demo)
