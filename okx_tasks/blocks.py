@@ -82,31 +82,18 @@ class OkxCredentials(CredentialsBlock):
         return (self.api_key, digest, self.base_url, self.region, self.demo)
 
     def get_client(self) -> OkxClient:
-        """The process's one pooled client for this key and venue (built on first use).
-
-        When ``OKX_RATE_LIMIT_URL`` names a shared rate-limit store, the client draws from the
-        budget every worker shares; otherwise from this process's own limiter.
-        """
+        """The process's one pooled client for this key and venue (built on first use)."""
         key = self._client_key()
         with _clients_lock:
             client = _clients.get(key)
             if client is None:
                 client = OkxClient(self.api_credentials(), base_url=self.base_url, region=self.region,
-                                   demo=self.demo, limiter=_shared_limiter())
+                                   demo=self.demo)
                 _clients[key] = client
             return client
 
     def __hash__(self) -> int:
         return hash(self._client_key())
-
-
-def _shared_limiter() -> Any:
-    """The cross-process limiter when one is configured, else None (the client's own)."""
-    try:
-        from okx_tasks.shared_limits import limiter_from_env
-    except ImportError:
-        return None
-    return limiter_from_env()
 
 
 def drop_cached_clients() -> None:

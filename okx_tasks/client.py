@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -55,6 +56,7 @@ from okx_tasks.precision import format_decimal
 
 log = logging.getLogger(__name__)
 
+ENV_RATE_LIMIT_URL: Final = "OKX_RATE_LIMIT_URL"
 DEFAULT_CONNECT_TIMEOUT: Final = 3.05
 DEFAULT_READ_TIMEOUT: Final = 10.0
 #: Extra width of each rate window the client honours, so arrival jitter never causes a refusal.
@@ -98,8 +100,9 @@ def _param(value: object) -> str:
 class OkxClient:
     """A synchronous OKX V5 client for one API key on one venue.
 
-    ``credentials`` may be omitted for public market data. ``limiter`` defaults to the process-
-    wide limiter of the venue; pass ``rate_limit=False`` only when something else throttles.
+    ``credentials`` may be omitted for public market data. ``limiter`` defaults to the shared
+    Redis budget when ``OKX_RATE_LIMIT_URL`` is set (see docs/rate-limits.md), else to the
+    process-wide limiter of the venue; pass ``rate_limit=False`` only when something else throttles.
     """
 
     def __init__(
@@ -123,6 +126,12 @@ class OkxClient:
         self._user = credentials.api_key if credentials else ""
         self._clock = clock
         self._timeout = (connect_timeout, read_timeout)
+        if limiter is None and rate_limit and os.environ.get(ENV_RATE_LIMIT_URL):
+            # Several workers on one key: draw from the budget they share (imported lazily,
+            # redis costs ~70 ms to import).
+            from okx_tasks.shared_limits import limiter_from_env
+
+            limiter = limiter_from_env()
         self._limiter = (limiter or shared_limiter(self.base_url)) if rate_limit else None
         self._ip_key = urlsplit(self.base_url).netloc
         self._session = session or requests.Session()
