@@ -419,7 +419,9 @@ class SimApp:
         balances = {c: {"cash": str(b.cash), "frozen": str(b.frozen)} for c, b in self.exchange.balances.items()}
         conservation = {c: [str(a), str(b)] for c, (a, b) in self.exchange.conservation().items()}
         return _ok([{"uid": self.exchange.uid, "balances": balances, "conservation": conservation,
-                     "step": self.exchange.market.step_at(req.now_ms)}])
+                     "step": self.exchange.market.step_at(req.now_ms),
+                     "rateLimitRefusals": self.limiter.refusals,
+                     "peakBudgetUse": {name: round(use, 4) for name, use in sorted(self.limiter.peak_use.items())}}])
 
 
 _DROPPED = object()

@@ -123,6 +123,10 @@ class SlidingWindowLimiter:
         self._slack = slack
         self._clock = clock
         self._sleep = sleep
+        #: Requests refused (``reserve`` returned a wait) and, per budget, the highest share of
+        #: it ever in use at once: what a simulator reports, and what a benchmark calls "budget used".
+        self.refusals = 0
+        self.peak_use: dict[str, float] = {}
 
     def _trim(self, key: str, now: float, window: float) -> int:
         events = self._events.get(key)
@@ -157,10 +161,13 @@ class SlidingWindowLimiter:
                         wait = max(wait, stamp + window - now)
                         break
             if wait > 0:
+                self.refusals += 1
                 return wait
-            for key, _budget, units in wanted:
+            for key, budget, units in wanted:
                 self._events.setdefault(key, deque()).append((now, units))
-                self._used[key] = self._used.get(key, 0) + units
+                used = self._used[key] = self._used.get(key, 0) + units
+                if used > self.peak_use.get(budget.name, 0) * budget.limit:
+                    self.peak_use[budget.name] = used / budget.limit
             return 0.0
 
     def acquire(self, wanted: Iterable[Demand]) -> float:

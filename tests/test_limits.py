@@ -45,6 +45,7 @@ def test_window_refuses_over_budget_and_frees_after_two_seconds() -> None:
     assert limiter.reserve(wanted) == pytest.approx(1.5)
     t.now += 1.5
     assert limiter.reserve(wanted) == 0
+    assert limiter.refusals == 1 and limiter.peak_use == {"account/config": 1.0}
 
 
 def test_all_or_nothing_across_instruments() -> None:
