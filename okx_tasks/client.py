@@ -13,6 +13,7 @@ knows whether repeating is safe.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -59,8 +60,11 @@ log = logging.getLogger(__name__)
 ENV_RATE_LIMIT_URL: Final = "OKX_RATE_LIMIT_URL"
 DEFAULT_CONNECT_TIMEOUT: Final = 3.05
 DEFAULT_READ_TIMEOUT: Final = 10.0
-#: Extra width of each rate window the client honours, so arrival jitter never causes a refusal.
-DEFAULT_RATE_SLACK: Final = 0.05
+#: Extra width of each rate window the client honours. Requests are stamped when their answer
+#: arrives (``SlidingWindowLimiter.hold``), which already covers network delay; this only absorbs
+#: clock granularity.
+DEFAULT_RATE_SLACK: Final = 0.005
+_NO_LIMIT: Final = contextlib.nullcontext()
 _EMPTY_HOOKS: Final[dict[str, list[Any]]] = {"response": []}
 
 _limiters: dict[str, SlidingWindowLimiter] = {}
@@ -210,8 +214,39 @@ class OkxClient:
         wanted: list[Any],
         extra: Mapping[str, str] | None,
     ) -> tuple[dict[str, Any], int]:
-        if self._limiter is not None and wanted:
-            self._limiter.acquire(wanted)
+        # The budget is held around signing and sending: the timestamp is taken after any wait,
+        # and the request counts as in flight until its answer is in.
+        with self._limiter.hold(wanted) if self._limiter is not None and wanted else _NO_LIMIT:
+            prepared = self._prepare(method, request_path, body, private, extra)
+            try:
+                response = self._session.send(prepared, timeout=self._timeout, allow_redirects=False,
+                                              proxies=self._proxies)
+            except requests.exceptions.ConnectTimeout as exc:
+                raise ConnectionFailed(f"could not connect to {self.base_url} in time ({exc.__class__.__name__})",
+                                       request=f"{method} {_path_only(request_path)}") from None
+            except requests.exceptions.Timeout:
+                raise RequestTimeout(f"no answer from {self.base_url} within {self._timeout[1]} s; "
+                                     "the request may or may not have been applied",
+                                     request=f"{method} {_path_only(request_path)}") from None
+            except requests.exceptions.ConnectionError as exc:
+                cls = ConnectionFailed if _never_connected(exc) else NetworkError
+                raise cls(f"connection to {self.base_url} failed: {_reason(exc)}",
+                          request=f"{method} {_path_only(request_path)}") from None
+        status = response.status_code
+        try:
+            envelope = json.loads(response.content)
+            if not isinstance(envelope, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            cls = ExchangeUnavailable if status >= 500 or status == 429 else OkxError
+            raise cls(f"HTTP {status} with a body that is not OKX JSON ({response.content[:80]!r})",
+                      http_status=status, request=f"{method} {_path_only(request_path)}") from None
+        return envelope, status
+
+    def _prepare(self, method: str, request_path: str, body: str, private: bool,
+                 extra: Mapping[str, str] | None) -> requests.PreparedRequest:
+        """The request exactly as it goes on the wire: built by hand, so nothing re-encodes the
+        path or body that was signed."""
         if private:
             assert self._signer is not None
             headers = self._signer.headers(method, request_path, body)
@@ -235,30 +270,7 @@ class OkxClient:
         prepared.hooks = _EMPTY_HOOKS
         if log.isEnabledFor(logging.DEBUG):
             log.debug("OKX %s %s headers=%s", method, request_path, mask_headers(headers))
-        try:
-            response = self._session.send(prepared, timeout=self._timeout, allow_redirects=False,
-                                          proxies=self._proxies)
-        except requests.exceptions.ConnectTimeout as exc:
-            raise ConnectionFailed(f"could not connect to {self.base_url} in time ({exc.__class__.__name__})",
-                                   request=f"{method} {_path_only(request_path)}") from None
-        except requests.exceptions.Timeout:
-            raise RequestTimeout(f"no answer from {self.base_url} within {self._timeout[1]} s; "
-                                 "the request may or may not have been applied",
-                                 request=f"{method} {_path_only(request_path)}") from None
-        except requests.exceptions.ConnectionError as exc:
-            cls = ConnectionFailed if _never_connected(exc) else NetworkError
-            raise cls(f"connection to {self.base_url} failed: {_reason(exc)}",
-                      request=f"{method} {_path_only(request_path)}") from None
-        status = response.status_code
-        try:
-            envelope = json.loads(response.content)
-            if not isinstance(envelope, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            cls = ExchangeUnavailable if status >= 500 or status == 429 else OkxError
-            raise cls(f"HTTP {status} with a body that is not OKX JSON ({response.content[:80]!r})",
-                      http_status=status, request=f"{method} {_path_only(request_path)}") from None
-        return envelope, status
+        return prepared
 
     def _check(self, envelope: dict[str, Any], status: int, method: str, path: str) -> dict[str, Any]:
         code = str(envelope.get("code", ""))

@@ -8,10 +8,12 @@ instrument, batch endpoints counted in orders (``shared/okx/API-FACTS.md`` secti
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -110,14 +112,23 @@ class SlidingWindowLimiter:
     """Counts units per key over a sliding window; thread-safe.
 
     ``reserve`` is all-or-nothing over several buckets (a batch spanning instruments either fits
-    every bucket or takes from none), so a refused request leaves no trace. ``slack`` widens the
-    window the caller honours: a client sets a few tens of milliseconds so that network jitter
-    between its clock and the server's arrival times never turns into a refusal.
+    every bucket or takes from none), so a refused request leaves no trace. A server (the
+    simulator) stamps each request with its arrival time and refuses what does not fit.
+
+    A client cannot know when the server saw its request, only that it was after the send and
+    before the answer. So ``hold`` counts a request as in flight (never expiring) until its answer
+    is in, then stamps it with that moment: a later request that waits out the window from there
+    provably arrives a full window after this one did, whatever the network delays were, and no
+    safety margin has to be added to every window. ``slack`` still widens the window where
+    stamps are taken at send time (``acquire`` used on its own).
     """
+
+    _IN_FLIGHT: Final = math.inf
+    _POLL: Final = 0.005
 
     def __init__(self, *, slack: float = 0.0, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self._events: dict[str, deque[tuple[float, int]]] = {}
+        self._events: dict[str, deque[list[float]]] = {}
         self._used: dict[str, int] = {}
         self._lock = threading.Lock()
         self._slack = slack
@@ -134,15 +145,14 @@ class SlidingWindowLimiter:
             return 0
         horizon = now - window
         used = self._used[key]
+        # Stamps are in order except where an in-flight event was stamped late; such an event
+        # only delays the trimming behind it, which errs on the safe side.
         while events and events[0][0] <= horizon:
-            used -= events.popleft()[1]
+            used -= int(events.popleft()[1])
         self._used[key] = used
         return used
 
-    def reserve(self, wanted: Iterable[Demand]) -> float:
-        """Take the units if every bucket has room and return 0, else take nothing and return
-        the seconds to wait before trying again."""
-        wanted = list(wanted)
+    def _take(self, wanted: list[Demand], stamp: float | None) -> tuple[float, list[list[float]]]:
         with self._lock:
             now = self._clock()
             wait = 0.0
@@ -155,20 +165,29 @@ class SlidingWindowLimiter:
                     raise ValueError(f"{units} units can never fit {budget.name}'s budget of {budget.limit}")
                 # Free enough of the oldest units for this demand to fit.
                 need = used + units - budget.limit
-                for stamp, amount in self._events[key]:
-                    need -= amount
+                for event_stamp, amount in self._events[key]:
+                    need -= int(amount)
                     if need <= 0:
-                        wait = max(wait, stamp + window - now)
+                        in_flight = event_stamp == self._IN_FLIGHT
+                        wait = max(wait, self._POLL if in_flight else event_stamp + window - now)
                         break
             if wait > 0:
                 self.refusals += 1
-                return wait
+                return wait, []
+            taken = []
             for key, budget, units in wanted:
-                self._events.setdefault(key, deque()).append((now, units))
+                event = [now if stamp is None else stamp, float(units)]
+                self._events.setdefault(key, deque()).append(event)
+                taken.append(event)
                 used = self._used[key] = self._used.get(key, 0) + units
                 if used > self.peak_use.get(budget.name, 0) * budget.limit:
                     self.peak_use[budget.name] = used / budget.limit
-            return 0.0
+            return 0.0, taken
+
+    def reserve(self, wanted: Iterable[Demand]) -> float:
+        """Take the units now if every bucket has room and return 0, else take nothing and
+        return the seconds to wait before trying again."""
+        return self._take(list(wanted), None)[0]
 
     def acquire(self, wanted: Iterable[Demand]) -> float:
         """Block until the request fits, then take it. Returns the seconds spent waiting."""
@@ -180,3 +199,21 @@ class SlidingWindowLimiter:
                 return waited
             self._sleep(wait)
             waited += wait
+
+    @contextmanager
+    def hold(self, wanted: Iterable[Demand]) -> Iterator[None]:
+        """Block until the request fits; count it as in flight while the body runs (the request
+        is sent and answered there), then stamp it with the time the answer came back."""
+        wanted = list(wanted)
+        while True:
+            wait, taken = self._take(wanted, self._IN_FLIGHT)
+            if not wait:
+                break
+            self._sleep(wait)
+        try:
+            yield
+        finally:
+            with self._lock:
+                done = self._clock()
+                for event in taken:
+                    event[0] = done

@@ -35,7 +35,8 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -305,6 +306,13 @@ class RedisLimiter:
                 return waited
             self._sleep(wait)
             waited += wait
+
+    @contextmanager
+    def hold(self, wanted: Iterable[Demand]) -> Iterator[None]:
+        """``acquire`` for the duration of a request. Redis stamps the grant with its own clock
+        at reserve time, so the stored slack (not the answer time) covers network delay."""
+        self.acquire(wanted)
+        yield
 
     def usage(self) -> list[BucketUsage]:
         """Units currently inside each live bucket's window (by Redis time), sorted by key."""

@@ -88,3 +88,31 @@ def test_client_waits_instead_of_failing(capture: CaptureServer) -> None:
         client.server_time()  # budget: 10 per 2 s per IP
     assert len(capture.requests) == 12
     assert t.now == pytest.approx(1002.0)
+
+
+def test_hold_counts_in_flight_requests_until_their_answer() -> None:
+    t = FakeTime()
+    limiter = SlidingWindowLimiter(clock=t, sleep=t.sleep)
+    wanted = demands("GET", "/api/v5/account/config", user="u")  # 5 per 2 s
+    with limiter.hold(wanted):
+        t.now += 10  # a very slow request: still in flight, so it must not expire
+        for _ in range(4):
+            assert limiter.reserve(wanted) == 0
+        assert 0 < limiter.reserve(wanted) <= 0.01  # full: poll until the slow one is answered
+    t.now += 1.0
+    # The slow request is stamped at its answer (t=1010): the next slot frees at 1012.
+    assert limiter.reserve(wanted) == pytest.approx(1.0)
+
+
+def test_hold_stamps_at_answer_so_the_next_window_starts_there() -> None:
+    t = FakeTime()
+    limiter = SlidingWindowLimiter(clock=t, sleep=t.sleep)
+    wanted = demands("GET", "/api/v5/account/balance", user="u")  # 10 per 2 s
+    for _ in range(10):
+        with limiter.hold(wanted):
+            t.now += 0.01  # 10 ms round trip
+    start = t.now
+    with limiter.hold(wanted):
+        pass
+    # The first request was answered at 1000.01; the 11th may go exactly one window later.
+    assert t.now == pytest.approx(1002.01) and t.now - start == pytest.approx(1.91)
