@@ -1,0 +1,48 @@
+"""prefect.yaml: every deployment's entrypoint resolves to a flow and its spec validates."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import yaml
+from prefect import Flow
+
+from flows.spec import load_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def deployments() -> list[dict]:
+    return yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
+
+
+def test_every_example_spec_has_a_deployment():
+    used = {d["parameters"]["spec_path"] for d in deployments()}
+    assert used == {f"specs/{p.name}" for p in (ROOT / "specs").glob("*.yaml")}
+
+
+def test_entrypoints_resolve_and_specs_validate():
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    assert config["pull"][0]["prefect.deployments.steps.set_working_directory"]["directory"]
+    names = set()
+    for deployment in deployments():
+        path, _, function = deployment["entrypoint"].partition(":")
+        assert (ROOT / path).is_file()
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        flow = getattr(module, function)
+        assert isinstance(flow, Flow)
+        assert set(deployment["parameters"]) <= set(flow.parameters.properties)
+        spec = load_spec(ROOT / deployment["parameters"]["spec_path"])
+        assert spec.strategy.kind == flow.name, deployment["name"]
+        assert deployment["work_pool"]["name"] == "okx-process"
+        assert all("cron" in s for s in deployment["schedules"])
+        names.add(deployment["name"])
+    assert len(names) == len(deployments())
+
+
+def test_flow_parameters_hold_no_secret():
+    for deployment in deployments():
+        path, _, function = deployment["entrypoint"].partition(":")
+        flow = getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), function)
+        assert set(flow.parameters.properties) == {"spec_path", "dry_run", "confirm_live"}
