@@ -65,6 +65,8 @@ DEFAULT_READ_TIMEOUT: Final = 10.0
 #: clock granularity.
 DEFAULT_RATE_SLACK: Final = 0.005
 _NO_LIMIT: Final = contextlib.nullcontext()
+#: OKX's cap on currencies in one account/balance filter.
+MAX_BALANCE_CCYS: Final = 20
 _EMPTY_HOOKS: Final[dict[str, list[Any]]] = {"response": []}
 
 _limiters: dict[str, SlidingWindowLimiter] = {}
@@ -344,9 +346,16 @@ class OkxClient:
     # -- account --------------------------------------------------------------------------------
 
     def balance(self, ccys: Iterable[str] | None = None) -> Balance:
-        ccy = ",".join(ccys) if ccys else None
+        """Balances, optionally of some currencies only. OKX takes at most 20 in its filter;
+        for more, the whole account is fetched (one request either way) and filtered here."""
+        wanted = list(dict.fromkeys(ccys)) if ccys else []
+        ccy = ",".join(wanted) if 0 < len(wanted) <= MAX_BALANCE_CCYS else None
         data = self._call("GET", "/api/v5/account/balance", params={"ccy": ccy})["data"]
-        return Balance.model_validate(data[0]) if data else Balance()
+        balance = Balance.model_validate(data[0]) if data else Balance()
+        if len(wanted) > MAX_BALANCE_CCYS:
+            keep = set(wanted)
+            balance = balance.model_copy(update={"details": [d for d in balance.details if d.ccy in keep]})
+        return balance
 
     def account_config(self) -> AccountConfig:
         data = self._call("GET", "/api/v5/account/config")["data"]

@@ -273,3 +273,12 @@ def test_table_classes_all_reached() -> None:
     reached = {cls for _, _, cls in CODE_CASES}
     table = {entry.cls for entry in errors.ERROR_CODES.values()}
     assert table <= reached
+
+
+def test_balance_of_more_than_twenty_currencies_filters_locally(capture: CaptureServer, creds: ApiCredentials) -> None:
+    details = [{"ccy": f"C{i}", "availBal": str(i), "cashBal": str(i)} for i in range(30)]
+    capture.reply(*ok([{"details": details}]))
+    wanted = [f"C{i}" for i in range(25)]
+    balance = make_client(capture, creds).balance(wanted)
+    assert capture.requests[0].target == "/api/v5/account/balance"  # OKX allows at most 20 in ccy=
+    assert [d.ccy for d in balance.details] == wanted

@@ -152,7 +152,9 @@ def test_deployment_runs_on_two_workers_share_one_budget(stack: dict[str, Any]) 
                     final[run.id] = (state, time.monotonic() - started)
             time.sleep(1)
         states = {client.read_flow_run(r.id).name: final[r.id][0].type.value for r in runs}
-        assert set(states.values()) == {"COMPLETED"}, states
+        failures = {client.read_flow_run(r.id).name: final[r.id][0].message for r in runs
+                    if not final[r.id][0].is_completed()}
+        assert not failures, failures
 
         from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
