@@ -8,6 +8,9 @@ adopts an order that already exists instead of sending it again.
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -129,17 +132,24 @@ def with_ids(plan: PlanView, spec: Spec, key: str) -> dict[str, str]:
     return {o.leg: client_order_id(key, spec.name, o.leg) for o in plan.orders}
 
 
-def to_request(leg: PlannedLeg, cl_ord_id: str) -> OrderRequest:
+def order_tag(spec: Spec) -> str:
+    """The OKX order tag (1-16 letters/digits) of every order a spec places: it shows in OKX's
+    own UI and lets a later run find the spec's orders (the ladder replaces its previous one)."""
+    readable = re.sub(r"[^A-Za-z0-9]", "", spec.name)[:10]
+    return readable + hashlib.sha256(spec.name.encode()).hexdigest()[:6]
+
+
+def to_request(leg: PlannedLeg, cl_ord_id: str, tag: str | None = None) -> OrderRequest:
     return OrderRequest(inst_id=leg.inst_id, side=leg.side, ord_type=leg.ord_type, sz=leg.sz,  # type: ignore[arg-type]
-                        px=leg.px, cl_ord_id=cl_ord_id)
+                        px=leg.px, cl_ord_id=cl_ord_id, tag=tag)
 
 
 def place(credentials: OkxCredentials, legs: Sequence[PlannedLeg], ids: Mapping[str, str],
-          instruments: Mapping[str, Instrument], label: str) -> list[Placement]:
+          instruments: Mapping[str, Instrument], label: str, tag: str | None = None) -> list[Placement]:
     """Place ``legs`` (one request for one leg, batches otherwise); refusals come back as Placements."""
     if not legs:
         return []
-    requests = [to_request(leg, ids[leg.leg]) for leg in legs]
+    requests = [to_request(leg, ids[leg.leg], tag) for leg in legs]
     if len(requests) > 1:
         used = {r.inst_id: instruments[r.inst_id] for r in requests if r.inst_id in instruments}
         return tasks.place_batch_orders(credentials, requests, used, label=label)

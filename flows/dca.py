@@ -30,7 +30,8 @@ def dca(spec_path: str, dry_run: bool | None = None, confirm_live: bool = False)
         common.log_plan(plan)
         result = common.new_result(spec, venue.label, key, dry, plan, balances)
         if not dry and plan.orders:
-            result.placements = common.place(creds, plan.orders, ids, instruments, label=spec.name)
+            result.placements = common.place(creds, plan.orders, ids, instruments, label=spec.name,
+                                               tag=common.order_tag(spec))
             result.orders = common.settle(creds, result.placements)
             result.fills = common.fills_of(creds, result.orders)
         common.after_weights(result, creds, needs(spec).ccys)

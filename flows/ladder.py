@@ -2,7 +2,9 @@
 
 ``plan_ladder`` prices each level on the tick (never crossing), the orders go out in one batch,
 and the run reports each one's state and leaves them resting: they fill as the market comes to
-them. Cancelling them is up to the user (or a later run of another flow).
+them. Each run replaces the previous one: before placing, it cancels the spec's orders still
+resting from earlier runs (found by the spec's order tag), so a scheduled ladder never piles up
+frozen funds.
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ def ladder(spec_path: str, dry_run: bool | None = None, confirm_live: bool = Fal
         common.log_plan(plan)
         result = common.new_result(spec, venue.label, key, dry, plan, balances)
         if not dry and plan.orders:
-            result.placements = common.place(creds, plan.orders, ids, instruments, label=spec.name)
+            replaced = _cancel_previous(creds, spec.strategy.inst_id, common.order_tag(spec), set(ids.values()))
+            if replaced:
+                result.notes.append(f"replaced {replaced} order(s) still resting from an earlier ladder run")
+            result.placements = common.place(creds, plan.orders, ids, instruments, label=spec.name,
+                                             tag=common.order_tag(spec))
             result.orders = _look_up(creds, spec.strategy.inst_id, result.placements)
             resting = [o for o in result.orders if not o.is_final]
             log.info("%d of %d ladder order(s) resting on the book", len(resting), len(result.orders))
@@ -44,6 +50,16 @@ def ladder(spec_path: str, dry_run: bool | None = None, confirm_live: bool = Fal
         common.after_weights(result, creds, needs(spec).ccys)
         common.publish(spec, result, ids)
         return result
+
+
+def _cancel_previous(creds: OkxCredentials, inst_id: str, tag: str, this_run: set[str]) -> int:
+    """Cancel the spec's resting orders from earlier runs (a rerun of this run keeps its own)."""
+    stale = [o for o in tasks.get_pending_orders(creds, inst_id) if o.tag == tag and o.cl_ord_id not in this_run]
+    for order in stale:
+        tasks.cancel_order(creds, inst_id, ord_id=order.ord_id)
+    if stale:
+        common.logger().info("cancelled %d resting order(s) of an earlier ladder run", len(stale))
+    return len(stale)
 
 
 def _look_up(creds: OkxCredentials, inst_id: str, placements: list[Placement]) -> list[Order]:

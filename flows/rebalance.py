@@ -37,7 +37,8 @@ def rebalance(spec_path: str, dry_run: bool | None = None, confirm_live: bool = 
                 if not legs:
                     continue
                 log.info("placing %d %s order(s)", len(legs), side)
-                placements = common.place(creds, legs, ids, instruments, label=f"{spec.name}-{side}s")
+                placements = common.place(creds, legs, ids, instruments, label=f"{spec.name}-{side}s",
+                                          tag=common.order_tag(spec))
                 result.placements += placements
                 result.orders += common.settle(creds, placements)
             result.fills = common.fills_of(creds, result.orders)

@@ -66,7 +66,8 @@ def twap(spec_path: str, dry_run: bool | None = None, confirm_live: bool = False
                     result.notes.append(f"slice {leg} skipped: {found.reason}")
                 else:
                     ids[leg] = client_order_id(key, spec.name, leg)
-                    placements = common.place(creds, [found], ids, instruments, label=leg)
+                    placements = common.place(creds, [found], ids, instruments, label=leg,
+                                                 tag=common.order_tag(spec))
                     orders = common.settle(creds, placements, timeout_s=min(max(interval * 0.8, 0.5),
                                                                               common.SETTLE_TIMEOUT_S))
                     result.placements += placements

@@ -25,9 +25,10 @@ def one_line_error(err: str) -> str:
 
 
 def test_validate_good_specs(capsys):
-    assert main(["validate", *sorted(str(p) for p in (ROOT / "specs").glob("*.yaml"))]) == 0
+    specs = sorted(str(p) for p in (ROOT / "specs").glob("*.yaml"))
+    assert main(["validate", *specs]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 4 and all(line.startswith("ok: ") for line in out)
+    assert len(out) == len(specs) >= 4 and all(line.startswith("ok: ") for line in out)
     assert any("(kind rebalance" in line for line in out)
 
 

@@ -62,6 +62,19 @@ def test_ladder_leaves_post_only_orders_resting(sim, spec_file):
     assert {f"eth-ladder-{k}" for k in STABLE} <= artifact_keys(result.flow_run_id)
 
 
+def test_next_ladder_run_replaces_the_previous_one(sim, spec_file):
+    first = ladder(spec_path=str(spec_file("ladder")))
+    second = ladder(spec_path=str(spec_file("ladder")))
+    assert any("replaced 5 order(s)" in note for note in second.notes)
+    old = {o.ord_id for o in first.orders}
+    states = {o["ordId"]: o["state"] for o in sim.exchange.all_orders() if o["ordId"] in old}
+    assert set(states.values()) == {"canceled"}
+    resting = [o for o in sim.exchange.all_orders() if o["state"] == "live" and o["instId"] == "ETH-USDT"]
+    assert {o["ordId"] for o in resting} == {o.ord_id for o in second.orders}
+    (tag,) = {o["tag"] for o in resting}
+    assert tag.startswith("ethladder") and len(tag) <= 16
+
+
 def test_credentials_from_a_block(sim, spec_file, monkeypatch):
     from okx_tasks.blocks import OkxCredentials
 
