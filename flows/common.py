@@ -12,7 +12,9 @@ import hashlib
 import re
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -22,8 +24,9 @@ from prefect.context import FlowRunContext
 from prefect.logging import get_run_logger
 from pydantic import BaseModel, Field
 
-from flows.planning import BOOK_DEPTH, PlannedLeg, PlanView, needs, weights
+from flows.planning import BOOK_DEPTH, PlannedLeg, PlanView, make_plan, needs, weights
 from flows.spec import Spec, SpecError, check_against_instruments, load_spec
+from flows.venue import resolve_venue
 from okx_tasks import tasks
 from okx_tasks.artifacts import artifact_key, fill_rows, order_rows, publish_markdown, publish_table
 from okx_tasks.blocks import OkxCredentials
@@ -292,3 +295,52 @@ def log_plan(plan: PlanView) -> None:
     for s in plan.skipped:
         log.warning("not planned as asked (%s): %s", s.leg, s.reason)
 
+
+
+# -- the frame every strategy flow shares ----------------------------------------------------------
+
+
+@dataclass
+class StrategyRun:
+    """What a strategy flow works with once its spec is loaded and its venue resolved."""
+
+    spec: Spec
+    dry: bool
+    credentials: OkxCredentials
+    instruments: dict[str, Instrument]
+    plan: PlanView
+    key: str
+    ids: dict[str, str]
+    result: FlowResult
+
+    @property
+    def tag(self) -> str:
+        return order_tag(self.spec)
+
+    def place(self, legs: Sequence[PlannedLeg], label: str) -> list[Placement]:
+        return place(self.credentials, legs, self.ids, self.instruments, label=label, tag=self.tag)
+
+
+@contextmanager
+def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind: str) -> Iterator[StrategyRun]:
+    """Load and check the spec, resolve the venue, check the instruments, snapshot balances and
+    books, plan, and name every leg's clOrdId; after the body, record the weights after and
+    publish the artifacts. Nothing is sent before every check has passed."""
+    spec, dry = load_and_check(spec_path, dry_run)
+    if spec.strategy.kind != kind:
+        raise SpecError([f"{spec_path}: strategy.kind: is {spec.strategy.kind}, not {kind} -- "
+                         f"run it with the {spec.strategy.kind} flow"])
+    with resolve_venue(spec, confirm_live=confirm_live) as venue:
+        creds = venue.credentials
+        logger().info("%s: %s on %s%s", spec.name, kind, venue.label, " (dry run)" if dry else "")
+        instruments = venue_instruments(creds, spec, spec_path)
+        balances, books = snapshot(creds, spec)
+        plan = make_plan(spec, balances, books, instruments)
+        key = run_key()
+        ids = with_ids(plan, spec, key)
+        log_plan(plan)
+        run = StrategyRun(spec, dry, creds, instruments, plan, key, ids,
+                          new_result(spec, venue.label, key, dry, plan, balances))
+        yield run
+        after_weights(run.result, creds, needs(spec).ccys)
+        publish(spec, run.result, run.ids)

@@ -12,8 +12,6 @@ from __future__ import annotations
 from prefect import flow
 
 from flows import common
-from flows.planning import make_plan, needs
-from flows.venue import resolve_venue
 from okx_tasks import tasks
 from okx_tasks.blocks import OkxCredentials
 from okx_tasks.models import Order
@@ -23,33 +21,20 @@ from okx_tasks.placement import Placement
 @flow(name="ladder", flow_run_name=common.flow_run_name, persist_result=False, log_prints=False)
 def ladder(spec_path: str, dry_run: bool | None = None, confirm_live: bool = False) -> common.FlowResult:
     """Place the spec's post-only ladder and leave it resting (parameters hold no secret)."""
-    spec, dry = common.load_and_check(spec_path, dry_run)
-    log = common.logger()
-    with resolve_venue(spec, confirm_live=confirm_live) as venue:
-        creds = venue.credentials
-        log.info("%s: ladder on %s%s", spec.name, venue.label, " (dry run)" if dry else "")
-        instruments = common.venue_instruments(creds, spec, spec_path)
-        balances, books = common.snapshot(creds, spec)
-        plan = make_plan(spec, balances, books, instruments)
-        key = common.run_key()
-        ids = common.with_ids(plan, spec, key)
-        common.log_plan(plan)
-        result = common.new_result(spec, venue.label, key, dry, plan, balances)
-        if not dry and plan.orders:
-            replaced = _cancel_previous(creds, spec.strategy.inst_id, common.order_tag(spec), set(ids.values()))
+    with common.strategy_run(spec_path, dry_run, confirm_live, "ladder") as run:
+        if not run.dry and run.plan.orders:
+            inst_id = run.spec.strategy.inst_id
+            replaced = _cancel_previous(run.credentials, inst_id, run.tag, set(run.ids.values()))
             if replaced:
-                result.notes.append(f"replaced {replaced} order(s) still resting from an earlier ladder run")
-            result.placements = common.place(creds, plan.orders, ids, instruments, label=spec.name,
-                                             tag=common.order_tag(spec))
-            result.orders = _look_up(creds, spec.strategy.inst_id, result.placements)
-            resting = [o for o in result.orders if not o.is_final]
-            log.info("%d of %d ladder order(s) resting on the book", len(resting), len(result.orders))
-            result.notes.append(f"{len(resting)} post-only order(s) left resting: "
-                                + ", ".join(f"{o.side} {o.sz} @ {o.px}" for o in resting))
-            result.fills = common.fills_of(creds, result.orders)
-        common.after_weights(result, creds, needs(spec).ccys)
-        common.publish(spec, result, ids)
-        return result
+                run.result.notes.append(f"replaced {replaced} order(s) still resting from an earlier ladder run")
+            run.result.placements = run.place(run.plan.orders, label=run.spec.name)
+            run.result.orders = _look_up(run.credentials, inst_id, run.result.placements)
+            resting = [o for o in run.result.orders if not o.is_final]
+            common.logger().info("%d of %d ladder order(s) resting on the book", len(resting), len(run.result.orders))
+            run.result.notes.append(f"{len(resting)} post-only order(s) left resting: "
+                                    + ", ".join(f"{o.side} {o.sz} @ {o.px}" for o in resting))
+            run.result.fills = common.fills_of(run.credentials, run.result.orders)
+    return run.result
 
 
 def _cancel_previous(creds: OkxCredentials, inst_id: str, tag: str, this_run: set[str]) -> int:

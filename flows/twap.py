@@ -16,9 +16,8 @@ from prefect import flow
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from flows import common
-from flows.planning import PlannedLeg, Skipped, make_plan, needs, twap_slice
-from flows.spec import SpecError, Twap
-from flows.venue import resolve_venue
+from flows.planning import PlannedLeg, Skipped, twap_slice
+from flows.spec import Twap
 from okx_tasks import tasks
 from okx_tasks.artifacts import artifact_key
 from okx_tasks.orders import client_order_id
@@ -29,26 +28,16 @@ from okx_tasks.precision import format_decimal
 @flow(name="twap", flow_run_name=common.flow_run_name, persist_result=False, log_prints=False)
 def twap(spec_path: str, dry_run: bool | None = None, confirm_live: bool = False) -> common.FlowResult:
     """Work the spec's TWAP order over ``strategy.window_seconds`` (parameters hold no secret)."""
-    spec, dry = common.load_and_check(spec_path, dry_run)
-    strategy = spec.strategy
-    if not isinstance(strategy, Twap):
-        raise SpecError([f"{spec_path}: strategy.kind: is {strategy.kind}, not twap -- run it with its own flow"])
-    log = common.logger()
-    with resolve_venue(spec, confirm_live=confirm_live) as venue:
-        creds = venue.credentials
-        log.info("%s: TWAP on %s%s", spec.name, venue.label, " (dry run)" if dry else "")
-        instruments = common.venue_instruments(creds, spec, spec_path)
-        instrument = instruments[strategy.inst_id]
-        balances, books = common.snapshot(creds, spec)
-        plan = make_plan(spec, balances, books, instruments)
-        key = common.run_key()
-        ids = common.with_ids(plan, spec, key)
-        common.log_plan(plan)
-        result = common.new_result(spec, venue.label, key, dry, plan, balances)
+    with common.strategy_run(spec_path, dry_run, confirm_live, "twap") as run:
+        spec, creds, result = run.spec, run.credentials, run.result
+        strategy = spec.strategy
+        assert isinstance(strategy, Twap)
+        log = common.logger()
+        instrument = run.instruments[strategy.inst_id]
         # Every slice is priced when its time comes (one the first look skipped may trade later).
-        slices = twap_slices(strategy.total_size, strategy.slices, instrument) if plan.interval_s else []
-        if not dry and slices:
-            interval = float(plan.interval_s or 0)
+        slices = twap_slices(strategy.total_size, strategy.slices, instrument) if run.plan.interval_s else []
+        if not run.dry and slices:
+            interval = float(run.plan.interval_s or 0)
             progress = create_progress_artifact(0.0, key=artifact_key(spec.name, "progress"),
                                                 description=f"{spec.name}: TWAP slices done")
             start = time.monotonic()
@@ -65,9 +54,8 @@ def twap(spec_path: str, dry_run: bool | None = None, confirm_live: bool = False
                     log.warning("slice %d/%d skipped: %s", i + 1, len(slices), found.reason)
                     result.notes.append(f"slice {leg} skipped: {found.reason}")
                 else:
-                    ids[leg] = client_order_id(key, spec.name, leg)
-                    placements = common.place(creds, [found], ids, instruments, label=leg,
-                                                 tag=common.order_tag(spec))
+                    run.ids[leg] = client_order_id(run.key, spec.name, leg)
+                    placements = run.place([found], label=leg)
                     orders = common.settle(creds, placements, timeout_s=min(max(interval * 0.8, 0.5),
                                                                               common.SETTLE_TIMEOUT_S))
                     result.placements += placements
@@ -86,9 +74,7 @@ def twap(spec_path: str, dry_run: bool | None = None, confirm_live: bool = False
                                          description=f"{spec.name}: {i + 1} of {len(slices)} slices, "
                                                      f"{format_decimal(done)} {strategy.inst_id} done")
             result.fills = common.fills_of(creds, result.orders)
-        common.after_weights(result, creds, needs(spec).ccys)
-        common.publish(spec, result, ids)
-        return result
+    return run.result
 
 
 def _moved(leg: PlannedLeg, filled: Decimal) -> Decimal:

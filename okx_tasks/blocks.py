@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 from prefect.blocks.abstract import CredentialsBlock
 from pydantic import Field, SecretStr
 
-from okx_tasks.auth import ENV_API_KEY, ENV_PASSPHRASE, ENV_SECRET_KEY, ApiCredentials
+from okx_tasks.auth import ApiCredentials
 from okx_tasks.client import OkxClient
 from okx_tasks.hosts import ENV_BASE_URL
 

@@ -10,7 +10,7 @@ from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-import flows.rebalance as rebalance_module
+import flows.common as common_module
 from flows.rebalance import rebalance
 from okx_sim import SimConfig
 from okx_tasks import placement
@@ -82,7 +82,7 @@ def test_rerun_of_the_same_flow_run_places_nothing_twice(sim, spec_file, monkeyp
     """The same flow logic run twice in ONE flow run (as a flow retry would) with the same plan:
     the second pass finds every clOrdId on the exchange and adopts it."""
     first_plan = {}
-    real_make_plan = rebalance_module.make_plan
+    real_make_plan = common_module.make_plan
 
     def same_plan(*args, **kwargs):
         if "plan" not in first_plan:
@@ -93,7 +93,7 @@ def test_rerun_of_the_same_flow_run_places_nothing_twice(sim, spec_file, monkeyp
                 placement._last_exp[cl_ord_id] = 0
         return first_plan["plan"]
 
-    monkeypatch.setattr(rebalance_module, "make_plan", same_plan)
+    monkeypatch.setattr(common_module, "make_plan", same_plan)
     path = str(spec_file("rebalance", **ROOMY_RISK))
 
     @flow

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -28,7 +26,7 @@ import requests
 import yaml
 
 from tests.support.services import (BIN, free_port, postgres_available, postgres_server, prefect_server, processes,
-                                    redis_available, redis_server, spawn, stop, wait_until)
+                                    redis_available, redis_server, spawn, wait_until)
 
 pytestmark = [
     pytest.mark.integration,
