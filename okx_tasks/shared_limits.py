@@ -52,26 +52,30 @@ log = logging.getLogger(__name__)
 ENV_URL: Final = "OKX_RATE_LIMIT_URL"
 ENV_NAME: Final = "OKX_RATE_LIMIT_NAME"
 DEFAULT_NAME: Final = "default"
-#: Extra width of each window, as the in-process client limiter uses (``client.DEFAULT_RATE_SLACK``).
-DEFAULT_SLACK: Final = 0.05
+#: Extra width of each window. Clients hold grants until their answer (``RedisLimiter.hold``),
+#: which covers network delay by itself; this only absorbs clock granularity, as in-process.
+DEFAULT_SLACK: Final = 0.005
 #: Bumped when the key layout or the script's contract changes.
 SCHEMA: Final = "1"
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 # KEYS: the bucket sorted sets of one request (distinct).
-# ARGV[1]: a member prefix unique to this call; then per bucket: limit, window in us, units.
+# ARGV[1]: a member prefix unique to this call; ARGV[2]: 0 to stamp the grant now, or how far
+# ahead (us) to stamp it while the request is in flight (see RedisLimiter.hold); then per
+# bucket: limit, window in us, units.
 # Returns {0, now_us} when everything was taken, {wait_us, now_us} when nothing was taken, or
 # {-1, i} when bucket i can never hold the units asked for.
 _RESERVE_LUA: Final = """
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local ahead = tonumber(ARGV[2])
 local n = #KEYS
 local wait = 0
 for i = 1, n do
-  local limit = tonumber(ARGV[3 * i - 1])
-  local window = tonumber(ARGV[3 * i])
-  local units = tonumber(ARGV[3 * i + 1])
+  local limit = tonumber(ARGV[3 * i])
+  local window = tonumber(ARGV[3 * i + 1])
+  local units = tonumber(ARGV[3 * i + 2])
   if units > limit then return {-1, i} end
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
   local used = redis.call('ZCARD', KEYS[i])
@@ -79,25 +83,45 @@ for i = 1, n do
     -- the (need)th oldest unit must leave the window before this request fits
     local need = used + units - limit
     local oldest = redis.call('ZRANGE', KEYS[i], need - 1, need - 1, 'WITHSCORES')
-    local w = tonumber(oldest[2]) + window - now
+    local stamp = tonumber(oldest[2])
+    local w = stamp + window - now
+    if stamp > now then w = 5000 end  -- still in flight: poll until its answer re-stamps it
     if w < 1 then w = 1 end
     if w > wait then wait = w end
   end
 end
 if wait > 0 then return {math.ceil(wait), now} end
 for i = 1, n do
-  local window = tonumber(ARGV[3 * i])
-  local units = tonumber(ARGV[3 * i + 1])
+  local window = tonumber(ARGV[3 * i + 1])
+  local units = tonumber(ARGV[3 * i + 2])
   local args = {}
   for u = 1, units do
-    args[2 * u - 1] = now
+    args[2 * u - 1] = now + ahead
     args[2 * u] = ARGV[1] .. ':' .. i .. ':' .. u
   end
   redis.call('ZADD', KEYS[i], unpack(args))
-  redis.call('PEXPIRE', KEYS[i], math.ceil(window / 1000) + 1000)
+  redis.call('PEXPIRE', KEYS[i], math.ceil((window + ahead) / 1000) + 1000)
 end
 return {0, now}
 """
+
+# KEYS: the buckets of a granted request; ARGV[1]: its member prefix; ARGV[i + 1]: units taken
+# from bucket i. Re-stamps those members with the current time, once the request's answer is in.
+_SETTLE_LUA: Final = """
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+for i = 1, #KEYS do
+  for u = 1, tonumber(ARGV[i + 1]) do
+    redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1] .. ':' .. i .. ':' .. u)
+  end
+end
+return now
+"""
+
+#: How long a held request may stay in flight before its grant stamps itself (longer than any
+#: client timeout), so a worker that dies mid-request cannot block a bucket for longer.
+IN_FLIGHT_BOUND_S: Final = 30.0
 
 
 class RateLimitStoreUnavailable(ConnectionFailed):
@@ -254,6 +278,7 @@ class RedisLimiter:
                         name, config.get("version"), budget_table_version(), apply_command(redis_url, name))
         self.slack = float(config.get("slack", DEFAULT_SLACK)) if slack is None else slack
         self._script = self._redis.register_script(_RESERVE_LUA)
+        self._settle = self._redis.register_script(_SETTLE_LUA)
         self._prefix = bucket_prefix(name)
         self._id = secrets.token_hex(6)
         self._seq = itertools.count()
@@ -270,18 +295,24 @@ class RedisLimiter:
     def reserve(self, wanted: Iterable[Demand]) -> float:
         """Take the units if every bucket has room and return 0, else take nothing and return
         the seconds to wait before trying again."""
+        return self._reserve(wanted, ahead_us=0)[0]
+
+    def _reserve(self, wanted: Iterable[Demand], ahead_us: int) -> tuple[float, str, list[str], list[int]]:
         merged: dict[str, list[Any]] = {}
         for key, budget, units in wanted:
             if units > budget.limit:
                 raise ValueError(f"{units} units can never fit {budget.name}'s budget of {budget.limit}")
             entry = merged.setdefault(key, [budget, 0])
             entry[1] += units
+        member = self._member_prefix()
         if not merged:
-            return 0.0
+            return 0.0, member, [], []
         keys: list[str] = []
-        args: list[Any] = [self._member_prefix()]
+        counts: list[int] = []
+        args: list[Any] = [member, ahead_us]
         for key, (budget, units) in merged.items():
             keys.append(self._prefix + key)
+            counts.append(units)
             args += [budget.limit, int(round((budget.window + self.slack) * 1_000_000)), units]
         try:
             code, value = self._script(keys=keys, args=args)
@@ -290,11 +321,11 @@ class RedisLimiter:
         code = int(code)
         if code == 0:
             self.last_grant_time = int(value) / 1_000_000
-            return 0.0
+            return 0.0, member, keys, counts
         if code < 0:
             key, (budget, units) = list(merged.items())[int(value) - 1]
             raise ValueError(f"{units} units can never fit {budget.name}'s budget of {budget.limit}")
-        return code / 1_000_000
+        return code / 1_000_000, member, keys, counts
 
     def acquire(self, wanted: Iterable[Demand]) -> float:
         """Block until the request fits, then take it. Returns the seconds spent waiting."""
@@ -309,10 +340,28 @@ class RedisLimiter:
 
     @contextmanager
     def hold(self, wanted: Iterable[Demand]) -> Iterator[None]:
-        """``acquire`` for the duration of a request. Redis stamps the grant with its own clock
-        at reserve time, so the stored slack (not the answer time) covers network delay."""
-        self.acquire(wanted)
-        yield
+        """Block until the request fits; keep it in flight (never expiring, up to
+        ``IN_FLIGHT_BOUND_S``) while the body sends it, then re-stamp it with Redis's time.
+
+        The answer came back before the re-stamp, so the stamp is later than the moment OKX saw
+        the request, on any machine and whatever the delays: a grant that waits out the window
+        from there cannot be refused. No timing assumption, only causality.
+        """
+        wanted = list(wanted)
+        ahead = int(IN_FLIGHT_BOUND_S * 1_000_000)
+        while True:
+            wait, member, keys, counts = self._reserve(wanted, ahead_us=ahead)
+            if wait <= 0:
+                break
+            self._sleep(wait)
+        try:
+            yield
+        finally:
+            if keys:
+                try:
+                    self._settle(keys=keys, args=[member, *counts])
+                except redis.RedisError as exc:  # the grant then simply expires at its bound
+                    log.warning("could not settle a rate-limit grant: %s", _unreachable(self.redis_url, exc))
 
     def usage(self) -> list[BucketUsage]:
         """Units currently inside each live bucket's window (by Redis time), sorted by key."""

@@ -21,6 +21,7 @@ import pytest
 from okx_tasks.errors import ConfigurationError
 from okx_tasks.limits import BUDGETS, Budget, Scope, demands
 from okx_tasks.shared_limits import (
+    DEFAULT_SLACK,
     ENV_NAME,
     ENV_URL,
     RedisLimiter,
@@ -192,7 +193,7 @@ def test_apply_writes_the_marker_and_keeps_usage(redis_url: str, name: str) -> N
     limiter = RedisLimiter(redis_url, name)
     config = limiter._redis.hgetall(config_key(name))
     assert config_key(name) == f"okxflows:{{{name}}}:config"
-    assert float(config["slack"]) == pytest.approx(0.05) and config["version"]
+    assert float(config["slack"]) == pytest.approx(DEFAULT_SLACK) and config["version"]
     limiter.reserve(demands(*BALANCE, user="u"))
     apply_limits(redis_url, name, slack=0.1)  # re-applying changes the slack, keeps the counts
     again = RedisLimiter(redis_url, name)
@@ -329,3 +330,18 @@ def test_simulator_sees_no_429_from_two_processes(redis_url: str, name: str) -> 
     assert refused == 0
     assert len(grants) == 2 * calls
     assert fraction >= 0.8
+
+
+def test_hold_keeps_a_slow_request_in_flight_then_stamps_it_at_its_answer(redis_url: str, name: str) -> None:
+    limiter = RedisLimiter(redis_url, name, slack=0.0)
+    budget = Budget("test/hold", 1, 0.2, Scope.USER)
+    wanted = [("test/hold|u", budget, 1)]
+    with limiter.hold(wanted):
+        time.sleep(0.3)  # longer than the window: an in-flight grant must not expire
+        assert 0 < limiter.reserve(wanted) <= 0.006  # blocked by it: poll until its answer
+    answered = _redis_now(limiter)
+    # Stamped at its answer: the slot frees one window after that, not after the send.
+    wait = limiter.reserve(wanted)
+    assert 0.15 < wait <= 0.2 + 0.01, wait
+    limiter.acquire(wanted)
+    assert _redis_now(limiter) - answered >= 0.2 - 0.005
