@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from prefect import flow, get_run_logger
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
 from prefect.context import FlowRunContext
 from prefect.logging.handlers import APILogHandler
 
@@ -75,16 +76,19 @@ def test_no_secret_anywhere_prefect_or_the_simulator_wrote(prefect_db: Path, tmp
     state = tmp_path / "sim.sqlite3"
     with running_simulator(SimConfig(keys=[key], state_path=state, rate_limits=False)) as sim:
         OkxCredentials.from_api_credentials(sim.credentials, base_url=sim.base_url).save("okx-scan", overwrite=True)
-        placed = every_task("okx-scan")
-        assert len(placed) == 2
+        state = every_task("okx-scan", return_state=True)
+        assert len(state.result()) == 2
+        run_id = state.state_details.flow_run_id
     APILogHandler().flush()
 
     async def stored() -> str:
+        # This run's records only: the session's database holds every earlier test's too, and
+        # the API pages its answers.
         async with get_client() as client:
-            runs = await client.read_flow_runs()
-            task_runs = await client.read_task_runs()
-            logs = await client.read_logs()
-            arts = await client.read_artifacts()
+            runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+            task_runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+            logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+            arts = await client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
             return repr([r.model_dump() for r in runs] + [t.model_dump() for t in task_runs]
                         + [l.model_dump() for l in logs] + [a.model_dump() for a in arts])
 
