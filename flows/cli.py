@@ -193,14 +193,45 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"{', dry run' if dry_run or spec.dry_run else ''}) with Prefect "
               f"{'at ' + api if api else 'in ephemeral mode (a temporary local server)'}...", file=sys.stderr, flush=True)
         flow = _flow(spec.strategy.kind)
+        if not api:
+            _start_temporary_server_quietly()
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
         stack.enter_context(temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}))
         _quiet_task_completions()
+        if not args.debug:
+            _no_console_tracebacks_for_user_errors()
         result = flow(spec_path=args.spec, dry_run=dry_run, confirm_live=args.confirm_live)
     print_result(result, sys.stdout)
     print(f"done in {time.monotonic() - started:.1f} s", file=sys.stdout)
     return 0
+
+
+def _start_temporary_server_quietly() -> None:
+    """Start Prefect's temporary server now, its output going to a log file.
+
+    The server is a child process that inherits this process's stderr and, when it is stopped
+    under load, prints tracebacks of its own cancelled database sessions, after our run has
+    finished and succeeded. A child keeps the file descriptors it was started with, so fd 2 is
+    pointed at ``$PREFECT_HOME/temporary-server.log`` just for the start, then restored: the
+    user's terminal keeps this CLI's messages and loses only the server's noise. Prefect reuses
+    the running server for the flow run and stops it at exit, as it would have.
+    """
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_HOME
+
+    log_path = Path(PREFECT_HOME.value()) / "temporary-server.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(log_path, "ab") as log:
+            os.dup2(log.fileno(), 2)
+        SubprocessASGIServer().start()
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _flow(kind: str) -> Any:
@@ -221,6 +252,32 @@ def _quiet_task_completions() -> None:
     task_logger = logging.getLogger("prefect.task_runs")
     if not any(isinstance(f, _DropCompleted) for f in task_logger.filters):
         task_logger.addFilter(_DropCompleted())
+
+
+def _no_console_tracebacks_for_user_errors() -> None:
+    """Prefect logs a failed task or flow run with its traceback; for a problem the user can fix
+    (a refused key, a bad spec) the console shows only the log line, and this CLI's one-line
+    error says the rest. Only the console handler is affected (patched on its class, because an
+    ephemeral server sets Prefect's logging up again); the API log keeps the traceback."""
+    import copy
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    from flows.spec import SpecError
+    from okx_tasks.errors import OkxError
+
+    if getattr(PrefectConsoleHandler, "_okx_flows_quiet", False):
+        return
+    full = PrefectConsoleHandler.format
+
+    def format_record(self: logging.Handler, record: logging.LogRecord) -> str:
+        if record.exc_info and isinstance(record.exc_info[1], (OkxError, SpecError, UserError)):
+            record = copy.copy(record)
+            record.exc_info = record.exc_text = None
+        return full(self, record)
+
+    PrefectConsoleHandler.format = format_record  # type: ignore[method-assign]
+    PrefectConsoleHandler._okx_flows_quiet = True  # type: ignore[attr-defined]
 
 
 # -- output ---------------------------------------------------------------------------------------
