@@ -30,7 +30,7 @@ from flows.venue import resolve_venue
 from okx_tasks import tasks
 from okx_tasks.artifacts import artifact_key, fill_rows, order_rows, publish_markdown, publish_table
 from okx_tasks.blocks import OkxCredentials
-from okx_tasks.errors import OkxError
+from okx_tasks.errors import AuthenticationError, OkxError, PermissionDenied
 from okx_tasks.models import Fill, Instrument, Order, OrderBook
 from okx_tasks.orders import OrderRequest, client_order_id
 from okx_tasks.placement import Placement
@@ -162,6 +162,8 @@ def place(credentials: OkxCredentials, legs: Sequence[PlannedLeg], ids: Mapping[
     except OkxError as exc:
         if exc.outcome_unknown:
             raise  # may have been placed: fail the run; a rerun looks the clOrdId up first
+        if isinstance(exc, (AuthenticationError, PermissionDenied)):
+            raise  # the key, not the order: every order would be refused the same way
         return [Placement(inst_id=request.inst_id, cl_ord_id=request.cl_ord_id or "", error_code=exc.code or "local",
                           error=str(exc))]
 

@@ -58,10 +58,11 @@ class Authenticator:
         key = self.keys.get(api_key)
         if key is None:
             raise SimError("50111")
-        if not hmac.compare_digest(passphrase, key.passphrase.get_secret_value()):
+        # Bytes, not str: compare_digest raises TypeError on non-ASCII str (a 500, not OKX's 50105).
+        if not hmac.compare_digest(passphrase.encode(), key.passphrase.get_secret_value().encode()):
             raise SimError("50105")
         expected = sign(key.secret_key.get_secret_value(), timestamp, method, request_path, body)
-        if not hmac.compare_digest(signature, expected):
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
             raise SimError("50113")
         self._check_environment(key, headers.get("x-simulated-trading", ""))
         allowed = key.ip_list()

@@ -70,6 +70,13 @@ class ApiCredentials(BaseModel):
                 f"{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
                 "(or pass the credentials explicitly, or use an OkxCredentials block)"
             )
+        for name in names:
+            if not env[name].strip().isascii():
+                # It could not even be sent (HTTP headers are Latin-1): say which one, not UnicodeEncodeError.
+                raise ConfigurationError(
+                    f"{name} contains non-ASCII characters -- copy it exactly as OKX showed it "
+                    "(OKX keys, secrets and passphrases are plain ASCII)"
+                )
         return cls(
             api_key=env[ENV_API_KEY].strip(),
             secret_key=SecretStr(env[ENV_SECRET_KEY].strip()),

@@ -51,24 +51,27 @@ def round_price(price: Decimal, tick_size: Decimal, side: Side) -> Decimal:
 
 def check_order_size(size: Decimal, *, lot_size: Decimal, min_size: Decimal, inst_id: str) -> None:
     """Refuse a size OKX would refuse (non-positive, under minSz, off lotSz) before it is sent."""
+    # format_decimal: plain digits, never "1E-8" (Decimal's str of a small lot size).
+    f = format_decimal
     if size <= 0:
-        raise InvalidOrder(f"{inst_id}: order size must be positive, got {size}")
+        raise InvalidOrder(f"{inst_id}: order size must be positive, got {f(size)}")
     if size < min_size:
-        raise InvalidOrder(f"{inst_id}: order size {size} is under the minimum size {min_size}; "
-                           f"raise the size to at least {min_size}", code="51020")
+        raise InvalidOrder(f"{inst_id}: order size {f(size)} is under the minimum size {f(min_size)}; "
+                           f"raise the size to at least {f(min_size)}", code="51020")
     if not is_multiple(size, lot_size):
-        raise InvalidOrder(f"{inst_id}: order size {size} is not a multiple of the lot size {lot_size}; "
-                           f"use {round_size(size, lot_size)}", code="51121")
+        raise InvalidOrder(f"{inst_id}: order size {f(size)} is not a multiple of the lot size {f(lot_size)}; "
+                           f"use {f(round_size(size, lot_size))}", code="51121")
 
 
 def check_price(price: Decimal, *, tick_size: Decimal, inst_id: str) -> None:
     """Refuse a price that is not positive or not on the tick."""
+    f = format_decimal
     if price <= 0:
-        raise InvalidOrder(f"{inst_id}: price must be positive, got {price}")
+        raise InvalidOrder(f"{inst_id}: price must be positive, got {f(price)}")
     if not is_multiple(price, tick_size):
-        raise InvalidOrder(f"{inst_id}: price {price} is not a multiple of the tick size {tick_size}; "
-                           f"use {round_to_step(price, tick_size)} or {round_to_step(price, tick_size, up=True)}",
-                           code="51000")
+        raise InvalidOrder(f"{inst_id}: price {f(price)} is not a multiple of the tick size {f(tick_size)}; "
+                           f"use {f(round_to_step(price, tick_size))} or "
+                           f"{f(round_to_step(price, tick_size, up=True))}", code="51000")
 
 
 def format_decimal(value: Decimal) -> str:

@@ -15,7 +15,7 @@ import requests
 from okx_tasks.errors import OkxError
 
 #: Waits between attempts (seconds); Prefect adds jitter on top.
-READ_RETRY_DELAYS: Final = [1.0, 2.0, 4.0]
+READ_RETRY_DELAYS: Final = [1.0, 2.0, 4.0, 8.0, 15.0]  # reads are always safe: ride out ~30 s
 TRADE_RETRY_DELAYS: Final = [2.0, 4.0, 8.0, 16.0]
 JITTER: Final = 0.5
 

@@ -28,7 +28,7 @@ from okx_tasks.blocks import OkxCredentials
 from okx_tasks.errors import OrderNotFound
 from okx_tasks.models import AccountConfig, Balance, Fill, Instrument, Order, OrderBook, Ticker
 from okx_tasks.orders import OrderRequest
-from okx_tasks.retry import JITTER, READ_RETRY_DELAYS, TRADE_RETRY_DELAYS, retry_transient
+from okx_tasks.retry import JITTER, READ_RETRY_DELAYS, TRADE_RETRY_DELAYS, is_retriable, retry_transient
 
 _COMMON: dict[str, Any] = {
     "retry_jitter_factor": JITTER,
@@ -192,17 +192,28 @@ def wait_for_orders(credentials: OkxCredentials, placements: Sequence[placement.
     """Poll (with backoff) until every placed order is filled or cancelled, or the time is up.
 
     Returns each order's latest state in the order given; orders still live at the deadline
-    come back live, and the caller decides whether to cancel them.
+    come back live, and the caller decides whether to cancel them. A transient failure of one
+    poll (network, 5xx, rate limit) only delays that order to the next poll, so one bad answer
+    among many orders does not fail (and retry) the whole wait; it is raised only if some order
+    could not be read at all by the deadline.
     """
     client = credentials.get_client()
     latest: dict[str, Order] = {}
     waiting = [(p.inst_id, p.ord_id) for p in placements if p.ok and p.ord_id]
     deadline = time.monotonic() + timeout_s
     delay = first_poll_s
+    last_error: Exception | None = None
     while True:
         still = []
         for inst_id, ord_id in waiting:
-            order = client.order(inst_id, ord_id=ord_id)
+            try:
+                order = client.order(inst_id, ord_id=ord_id)
+            except Exception as exc:  # noqa: BLE001 - only transient failures are absorbed
+                if not is_retriable(exc):
+                    raise
+                last_error = exc
+                still.append((inst_id, ord_id))
+                continue
             latest[ord_id] = order
             if not order.is_final:
                 still.append((inst_id, ord_id))
@@ -211,6 +222,8 @@ def wait_for_orders(credentials: OkxCredentials, placements: Sequence[placement.
             break
         time.sleep(delay)
         delay = min(delay * 1.6, max_poll_s)
+    if last_error is not None and any(ord_id not in latest for _, ord_id in waiting):
+        raise last_error
     if waiting:
         _logger().warning("%d order(s) still live after %.0f s", len(waiting), timeout_s)
     return [latest[p.ord_id] for p in placements if p.ok and p.ord_id in latest]
