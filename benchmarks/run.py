@@ -3,19 +3,24 @@
     .venv/bin/python benchmarks/run.py            # full run (a few minutes)
     .venv/bin/python benchmarks/run.py --quick    # tiny sizes, < 60 s (used by tests/test_benchmarks.py)
     .venv/bin/python benchmarks/run.py --only signing,roundtrip_books --json /tmp/r.json
+    .venv/bin/python benchmarks/run.py --only orchestration   # deployment runs via a worker (~45 s)
 
 Every figure is measured against its baseline in the same run, with the contenders interleaved
 round by round (the order rotates each round) and medians taken, and is reported as a ratio, so
 a noisy machine moves both sides together. Method and latest figures: benchmarks/README.md.
-Only loopback traffic; every simulator is a subprocess stopped by pid, also on failure.
+Only loopback traffic; every simulator, server and worker is a subprocess stopped by pid, also
+on failure. Figures 5 and 6 run flows in a child process (flowbench.py) against one Prefect
+server started for the benchmark (orchestration.py); "orchestration" (issue 7) is skipped by --quick.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import hmac
+import itertools
 import json
 import math
 import os
@@ -37,6 +42,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import requests  # noqa: E402
 
+import orchestration  # noqa: E402
 import sim_throughput  # noqa: E402
 from simproc import SimProcess, simulator  # noqa: E402
 
@@ -47,7 +53,7 @@ from okx_tasks.limits import BUDGETS, SlidingWindowLimiter  # noqa: E402
 from okx_tasks.orders import OrderRequest  # noqa: E402
 
 FIGURES = ("signing", "roundtrip_books", "private_balance", "private_place_cancel", "rate_limits",
-           "prefect_overhead", "rebalance_scale", "simulator")
+           "prefect_overhead", "rebalance_scale", "simulator", "orchestration")
 BOOK_DEPTH = 20
 INST = "BTC-USDT"
 FAR_PX = Decimal("30000.0")  # BTC-USDT starts near 68000 in the simulator: a buy this low rests
@@ -381,40 +387,6 @@ def _count_refusal(exc: OkxError) -> bool:
     return getattr(exc, "code", "") in ("50011", "50061") or getattr(exc, "http_status", 0) == 429
 
 
-def sequential_bound(trace: list[tuple[str, int, float]], limit: int, window: float) -> float:
-    """The shortest wall time a client sending these requests one after another could have had.
-
-    ``trace`` lists (bucket, units, latency) per request in sending order. Per bucket, the unit
-    number (k-1)*limit+1 cannot start before the bucket's first unit plus (k-1) windows, and
-    everything from that request on still has to be served one at a time; the earliest the
-    first unit can start is after the requests before it. Latencies are the ones measured in
-    the same run, so the simulator's service time counts, the client's waiting does not.
-    """
-    lat = [t[2] for t in trace]
-    suffix = [0.0] * (len(lat) + 1)
-    for i in range(len(lat) - 1, -1, -1):
-        suffix[i] = suffix[i + 1] + lat[i]
-    bound = suffix[0]
-    totals: dict[str, int] = {}
-    for bucket, units, _ in trace:
-        totals[bucket] = totals.get(bucket, 0) + units
-    for bucket, total in totals.items():
-        k = math.ceil(total / limit)
-        if k <= 1:
-            continue
-        threshold, seen, first = (k - 1) * limit + 1, 0, None
-        for i, (b, units, _) in enumerate(trace):
-            if b != bucket:
-                continue
-            if first is None:
-                first = suffix[0] - suffix[i]
-            seen += units
-            if seen >= threshold:
-                bound = max(bound, first + (k - 1) * window + suffix[i])
-                break
-    return bound
-
-
 def bench_rate_limits(quick: bool) -> dict[str, Any]:
     n_books = 50 if quick else 100
     order_insts = ("BTC-USDT", "ETH-USDT")
@@ -430,22 +402,10 @@ def bench_rate_limits(quick: bool) -> dict[str, Any]:
     sz = {"BTC-USDT": Decimal("0.0001"), "ETH-USDT": Decimal("0.001")}
     clock = time.perf_counter
 
-    class RecordingLimiter(SlidingWindowLimiter):
-        """The client's own limiter (same slack), remembering how long the last request waited."""
-
-        waited = 0.0
-
-        def acquire(self, wanted: Any) -> float:
-            self.waited = super().acquire(wanted)
-            return self.waited
-
-    limiter = RecordingLimiter(slack=DEFAULT_RATE_SLACK)
+    limiter = SlidingWindowLimiter(slack=DEFAULT_RATE_SLACK)  # what the client uses by default
 
     def timed(trace: list[tuple[str, int, float]], bucket: str, units: int, fn: Callable[[], object]) -> int:
-        """Run one request; 1 if it was refused for rate (429/50011), else 0. Traces the service
-        time (the request's time minus what it spent waiting for the budget)."""
-        t0 = clock()
-        limiter.waited = 0.0
+        """Run one request; 1 if it was refused for rate (429/50011), else 0."""
         try:
             fn()
             return 0
@@ -453,8 +413,6 @@ def bench_rate_limits(quick: bool) -> dict[str, Any]:
             if not _count_refusal(exc):
                 raise
             return 1
-        finally:
-            trace.append((bucket, units, clock() - t0 - limiter.waited))
 
     for _ in range(repeats):  # a fresh simulator per repeat: no resting orders pile up across runs
         with simulator(rate_limits=True, instruments=max(n_books, 100),
@@ -514,14 +472,10 @@ def bench_rate_limits(quick: bool) -> dict[str, Any]:
                 note: str) -> dict[str, Any]:
         wall = statistics.median(r["wall_s"] for r in runs[name])
         bound = budget_bound(units, limit, window)
-        seq = statistics.median(sequential_bound(r["trace"], limit, window) for r in runs[name])
-        seq = None if math.isnan(seq) else seq
         return {"requests": requests_n, "units_per_bucket": units, "budget": f"{limit}/{window:g}s",
                 "wall_s": round(wall, 3), "bound_s": round(bound, 3),
                 "ratio_vs_bound": ratio(wall, bound),
                 "utilisation": round(bound / wall, 3) if wall else None,
-                "sequential_bound_s": None if seq is None else round(seq, 3),
-                "ratio_vs_sequential_bound": None if seq is None else ratio(wall, seq),
                 "refusals": sum(r["refusals"] for r in runs[name]),
                 "refusals_per_run": [r["refusals"] for r in runs[name]],
                 "wall_s_per_run": [round(r["wall_s"], 3) for r in runs[name]],
@@ -544,12 +498,10 @@ def bench_rate_limits(quick: bool) -> dict[str, Any]:
     }
     ours = ("books", "orders", "batch")
     out["meets_target"] = all(out[k]["ratio_vs_bound"] <= 1.05 and out[k]["refusals"] == 0 for k in ours)
-    out["meets_target_vs_sequential_bound"] = all(
-        (out[k]["ratio_vs_sequential_bound"] or 0) <= 1.05 and out[k]["refusals"] == 0 for k in ours)
     return out
 
 
-# -- figures 5 and 6: Prefect flows (slots, filled in once flows.rebalance exists) -------------
+# -- figures 5 and 6: Prefect flows against the simulator (benchmarks/flowbench.py) -------------
 
 def _flows_available() -> str | None:
     try:
@@ -559,21 +511,108 @@ def _flows_available() -> str | None:
     return None
 
 
-def bench_prefect_overhead(quick: bool) -> dict[str, Any]:
-    """Slot: the wall time of one rebalance flow run against the same OKX calls made directly."""
+def _med(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def bench_prefect_overhead(stack: Any, quick: bool) -> dict[str, Any]:
+    """A 3-asset rebalance through the flow vs the same steps by direct client calls, and N
+    order-book tasks in a flow vs N direct calls; simulator rate limits and the client limiter off."""
     missing = _flows_available()
     if missing:
         return {"status": "unavailable", "note": missing}
-    return {"status": "unavailable", "note": "flows.rebalance exists; the harness for this figure is still to be written"}
+    reps, n_tasks, rounds = (1, 10, 1) if quick else (7, 50, 7)
+    raw = orchestration.run_child(stack, ["overhead", "--reps", str(reps), "--tasks", str(n_tasks),
+                                          "--task-rounds", str(rounds)], timeout=600)
+    flow_s, direct_s = _med(raw["flow_s"]), _med(raw["direct_s"])
+    task_runs = int(_med(raw["task_runs"][1:] or raw["task_runs"]))
+    first = raw["first"]
+    books = {k: _med(v) for k, v in raw["books"].items()}
+    n = raw["n_tasks"]
+    return {
+        "database": stack.database, "prefect_server_start_s": round(stack.startup_s, 2),
+        "import_prefect_s": round(raw["import_prefect_s"], 3),
+        "rebalance": {
+            "assets": 3, "reps": reps,
+            "flow_s": round(flow_s, 4), "direct_s": round(direct_s, 4), "ratio": ratio(flow_s, direct_s),
+            "task_runs": task_runs,
+            "per_task_overhead_ms": round((flow_s - direct_s) / task_runs * 1000, 2) if task_runs else None,
+            "first_run": {"flow_s": round(first["flow"]["seconds"], 3), "direct_s": round(first["direct"]["seconds"], 4),
+                          "flow_extra_over_steady_s": round(first["flow"]["seconds"] - flow_s, 3)},
+            "flow_s_per_run": [round(x, 4) for x in raw["flow_s"]],
+            "direct_s_per_run": [round(x, 4) for x in raw["direct_s"]],
+            "requests_per_run": {"flow": raw["flow_requests"], "direct": raw["direct_requests"]},
+            "orders_per_run": raw["orders"], "same_orders": raw["same_orders"],
+            "task_runs_per_run": raw["task_runs"],
+        },
+        "tasks": {
+            "n": n, "rounds": rounds,
+            "direct_s": round(books["direct"], 4), "flow_sequential_s": round(books["flow_sequential"], 4),
+            "flow_submit_s": round(books["flow_submit"], 4), "flow_empty_s": round(books["flow_empty"], 4),
+            "ratio_sequential": ratio(books["flow_sequential"], books["direct"]),
+            # (flow - direct) / N, as asked; and without the flow run's own fixed cost (an empty flow).
+            "per_task_overhead_ms": round((books["flow_sequential"] - books["direct"]) / n * 1000, 2),
+            "per_task_overhead_ms_submit": round((books["flow_submit"] - books["direct"]) / n * 1000, 2),
+            "per_task_overhead_ms_excl_flow": round(
+                (books["flow_sequential"] - books["flow_empty"] - books["direct"]) / n * 1000, 2),
+            "task_runs_recorded": raw["book_task_runs"],
+        },
+        "note": (f"in-process flows (flowbench.py) against one `prefect server start` over {stack.database}, "
+                 "heartbeat off; fresh simulator subprocess (seed 0, rate limits off) per rebalance, sides "
+                 "alternating; medians. per_task_overhead_ms = (flow - direct) / task runs the server recorded"),
+    }
 
 
-def bench_rebalance_scale(quick: bool) -> dict[str, Any]:
-    """Slot: 10/50/200-asset rebalance wall time against the budget bound of its orders."""
+def bench_rebalance_scale(stack: Any, quick: bool) -> dict[str, Any]:
+    """10/50/200-asset rebalance (rate limits on, as OKX): wall time, growth, RSS, requests vs budgets."""
+    sizes = [3, 10] if quick else [10, 50, 200]
     missing = _flows_available()
     if missing:
-        return {"status": "unavailable", "note": missing, "sizes": [10, 50, 200]}
-    return {"status": "unavailable", "note": "flows.rebalance exists; the harness for this figure is still to be written",
-            "sizes": [10, 50, 200]}
+        return {"status": "unavailable", "note": missing, "sizes": sizes}
+    rows: dict[str, Any] = {}
+    if quick:  # one child for both sizes (the peak RSS is reset before each flow run); no direct side
+        raw = orchestration.run_child(stack, ["scale", "--assets", ",".join(map(str, sizes)), "--no-direct"],
+                                      timeout=300)
+        found = raw["sizes"]
+        for row in found.values():
+            row["rss_after_warmup_mb"] = raw["rss_before_mb"]
+    else:  # one child per size, so each peak RSS is that size's alone
+        found = {}
+        for n in sizes:
+            raw = orchestration.run_child(stack, ["scale", "--assets", str(n)], timeout=900)
+            found[str(n)] = {**raw["sizes"][str(n)], "rss_after_warmup_mb": raw["rss_before_mb"]}
+    for n in sizes:
+        r = found[str(n)]
+        f, d = r["flow"], r.get("direct")
+        rows[str(n)] = {
+            "assets": n, "wall_s": round(f["wall_s"], 3),
+            "direct_wall_s": round(d["wall_s"], 3) if d else None,
+            "ratio_vs_direct": ratio(f["wall_s"], d["wall_s"]) if d else None,
+            "s_per_asset": round(f["wall_s"] / n, 4),
+            "task_runs": f["task_runs"], "requests": f["requests"], "direct_requests": d["requests"] if d else None,
+            "per_endpoint": f["per_endpoint"],
+            "rate_limit_bound_s": f["rate_limit_bound_s"], "bound_per_budget_s": f["bound_per_budget_s"],
+            "ratio_vs_bound": ratio(f["wall_s"], f["rate_limit_bound_s"]) if f["rate_limit_bound_s"] else None,
+            "direct_ratio_vs_bound": (ratio(d["wall_s"], d["rate_limit_bound_s"])
+                                      if d and d["rate_limit_bound_s"] else None),
+            "orders": f["orders"], "placed": f["placed"], "fills": f["fills"],
+            "sim_refusals": f["sim_refusals"] + (d["sim_refusals"] if d else 0),
+            "peak_budget_use": f["peak_budget_use"],
+            "peak_rss_mb": r["peak_rss_mb"], "rss_after_warmup_mb": r["rss_after_warmup_mb"],
+            "rss_before_flow_mb": r["rss_before_flow_mb"], "rss_after_flow_mb": r["rss_after_flow_mb"],
+            "rss_growth_mb": round(r["peak_rss_mb"] - r["rss_before_flow_mb"], 1),
+        }
+    growth = {f"{a}->{b}": round((rows[str(b)]["wall_s"] - rows[str(a)]["wall_s"]) / (b - a), 4)
+              for a, b in itertools.pairwise(sizes)}
+    return {"sizes": sizes, "database": stack.database, "runs": rows,
+            "marginal_s_per_asset": growth,
+            "note": ("flows.rebalance in a child process (flowbench.py scale) against one Prefect server, "
+                     "heartbeat off, after a warm-up flow; a fresh simulator per run with rate limits on "
+                     "(--instruments 250, USDT=10,000,000), the client waiting through its own limiter; "
+                     "equal weights (4 decimals, USDT takes the rest); peak_rss_mb = VmHWM of that process "
+                     "during the flow run (reset just before it), rss_growth_mb = that peak minus the RSS "
+                     "before; rate_limit_bound_s = least time OKX's budgets allow for the requests sent"
+                     + ("; quick: both sizes in one process, no direct side" if quick else ""))}
 
 
 # -- figure 7: the simulator's own capacity ---------------------------------------------------
@@ -645,18 +684,39 @@ def run(only: list[str], quick: bool) -> dict[str, Any]:
         results[name] = value
         print(f"  {name}: {value['status']} in {value['seconds']} s", file=sys.stderr, flush=True)
 
-    attempt("signing", lambda: bench_signing(quick))
-    needs_sim = [n for n in ("roundtrip_books", "private_balance", "private_place_cancel", "simulator") if n in only]
-    if needs_sim:
-        with simulator(rate_limits=False, balances={"USDT": "100000000", "BTC": "100", "ETH": "1000"}) as sim:
-            requests.get(f"{sim.base_url}/api/v5/market/books?instId={INST}&sz={BOOK_DEPTH}", timeout=10)
-            attempt("roundtrip_books", lambda: bench_roundtrip_books(sim, quick))
-            attempt("private_balance", lambda: bench_private_balance(sim, quick))
-            attempt("private_place_cancel", lambda: bench_private_place_cancel(sim, quick))
-            attempt("simulator", lambda: bench_simulator(sim, quick))
-    attempt("rate_limits", lambda: bench_rate_limits(quick))
-    attempt("prefect_overhead", lambda: bench_prefect_overhead(quick))
-    attempt("rebalance_scale", lambda: bench_rebalance_scale(quick))
+    flow_figures = [n for n in ("prefect_overhead", "rebalance_scale") if n in only]
+    flows_missing = _flows_available() if flow_figures else None
+    with contextlib.ExitStack() as services:
+        server: Callable[[], Any] | None = None
+        if flow_figures and not flows_missing and quick:
+            # --quick: the Prefect server boots while figures 1-4 run (their timings are not the
+            # point in quick mode); a full run starts it afterwards, so it perturbs nothing.
+            server = services.enter_context(orchestration.in_background(orchestration.prefect_stack))
+        attempt("signing", lambda: bench_signing(quick))
+        needs_sim = [n for n in ("roundtrip_books", "private_balance", "private_place_cancel", "simulator")
+                     if n in only]
+        if needs_sim:
+            with simulator(rate_limits=False, balances={"USDT": "100000000", "BTC": "100", "ETH": "1000"}) as sim:
+                requests.get(f"{sim.base_url}/api/v5/market/books?instId={INST}&sz={BOOK_DEPTH}", timeout=10)
+                attempt("roundtrip_books", lambda: bench_roundtrip_books(sim, quick))
+                attempt("private_balance", lambda: bench_private_balance(sim, quick))
+                attempt("private_place_cancel", lambda: bench_private_place_cancel(sim, quick))
+                attempt("simulator", lambda: bench_simulator(sim, quick))
+        attempt("rate_limits", lambda: bench_rate_limits(quick))
+        if flow_figures and flows_missing:
+            attempt("prefect_overhead", lambda: bench_prefect_overhead(None, quick))
+            attempt("rebalance_scale", lambda: bench_rebalance_scale(None, quick))
+        elif flow_figures:
+            try:  # one Prefect server for both figures (PostgreSQL if installed, else SQLite)
+                stack = server() if server else services.enter_context(orchestration.prefect_stack())
+            except Exception as exc:  # noqa: BLE001 - the server itself did not start
+                traceback.print_exc()
+                for name in flow_figures:
+                    results[name] = {"status": "error", "note": f"Prefect server: {exc.__class__.__name__}: {exc}"}
+            else:
+                attempt("prefect_overhead", lambda: bench_prefect_overhead(stack, quick))
+                attempt("rebalance_scale", lambda: bench_rebalance_scale(stack, quick))
+    attempt("orchestration", lambda: orchestration.bench_orchestration(quick))
     return results
 
 
@@ -690,12 +750,36 @@ def table(results: dict[str, Any]) -> str:
         for key in ("books", "orders", "batch", "ccxt_books"):
             x = r[key]
             rows.append((f"4 rate limits: {key}", f"{x['wall_s']} s",
-                         f"bound {x['bound_s']} s (sequential {x['sequential_bound_s']} s), {x['refusals']} refusals",
-                         f"{x['ratio_vs_bound']}x bound, {x['ratio_vs_sequential_bound']}x sequential bound"))
-    for key, label in (("prefect_overhead", "5 prefect overhead"), ("rebalance_scale", "6 rebalance scale")):
-        f = results[key]
-        if f.get("status") != "skipped":
-            rows.append((label, f.get("status", ""), f.get("note", "")[:70], ""))
+                         f"bound {x['bound_s']} s, {x['refusals']} refusals",
+                         f"{x['ratio_vs_bound']}x bound"))
+    p = results["prefect_overhead"]
+    if p.get("status") == "ok":
+        rb, tk = p["rebalance"], p["tasks"]
+        rows.append(("5 rebalance 3 assets: flow vs direct", f"{rb['flow_s']} s",
+                     f"direct {rb['direct_s']} s, {rb['task_runs']} task runs, first flow run {rb['first_run']['flow_s']} s",
+                     f"{rb['ratio']}x direct; {rb['per_task_overhead_ms']} ms/task run"))
+        rows.append((f"5 {tk['n']} book tasks: flow vs direct", f"{tk['flow_sequential_s']} s",
+                     f"direct {tk['direct_s']} s, .submit {tk['flow_submit_s']} s, empty flow {tk['flow_empty_s']} s",
+                     f"{tk['per_task_overhead_ms']} ms/task ({tk['per_task_overhead_ms_excl_flow']} excl. flow)"))
+    elif p.get("status") != "skipped":
+        rows.append(("5 prefect overhead", p.get("status", ""), p.get("note", "")[:70], ""))
+    sc = results["rebalance_scale"]
+    if sc.get("status") == "ok":
+        for n, x in sc["runs"].items():
+            direct = f", direct {x['direct_wall_s']} s" if x["direct_wall_s"] is not None else ""
+            rows.append((f"6 rebalance {n} assets", f"{x['wall_s']} s",
+                         (f"{x['requests']} requests, bound {x['rate_limit_bound_s']} s{direct}, "
+                          f"RSS {x['peak_rss_mb']} MB (+{x['rss_growth_mb']}), {x['task_runs']} task runs"),
+                         f"{x['s_per_asset']} s/asset; {x['ratio_vs_bound']}x bound"))
+    elif sc.get("status") != "skipped":
+        rows.append(("6 rebalance scale", sc.get("status", ""), sc.get("note", "")[:70], ""))
+    o = results["orchestration"]
+    if o.get("status") == "ok":
+        m = o["median"]
+        rows.append((f"orchestration {o['deployment']} ({o['database']})", f"{m['scheduled_to_completed_s']} s",
+                     (f"scheduled->pending {m['scheduled_to_pending_s']} s, pending->running "
+                      f"{m['pending_to_running_s']} s, running->completed {m['running_to_completed_s']} s"),
+                     f"median of {o['runs']} runs"))
     sim = results["simulator"]
     if sim.get("status") == "ok":
         for key in ("books_1t", "books_4t", "balance_1t", "balance_4t"):

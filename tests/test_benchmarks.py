@@ -42,7 +42,7 @@ def quick_results(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def test_quick_run_has_stable_keys(quick_results: dict) -> None:
-    assert set(quick_results) == {"meta", *FIGURE_KEYS, "prefect_overhead", "rebalance_scale"}
+    assert set(quick_results) == {"meta", *FIGURE_KEYS, "prefect_overhead", "rebalance_scale", "orchestration"}
     assert quick_results["meta"]["quick"] is True
     for figure, keys in FIGURE_KEYS.items():
         entry = quick_results[figure]
@@ -58,12 +58,41 @@ def test_quick_run_has_stable_keys(quick_results: dict) -> None:
         assert isinstance(quick_results["rate_limits"][section]["refusals"], int)
 
 
-def test_flow_figures_are_slots_until_flows_exist(quick_results: dict) -> None:
+OVERHEAD_KEYS = {"flow_s", "direct_s", "ratio", "task_runs", "per_task_overhead_ms", "first_run", "same_orders"}
+TASKS_KEYS = {"n", "direct_s", "flow_sequential_s", "flow_submit_s", "flow_empty_s", "per_task_overhead_ms",
+              "per_task_overhead_ms_excl_flow"}
+SCALE_KEYS = {"assets", "wall_s", "s_per_asset", "task_runs", "requests", "rate_limit_bound_s", "peak_rss_mb",
+              "sim_refusals", "orders", "placed"}
+
+
+def test_flow_figures_report_their_figures(quick_results: dict) -> None:
     for figure in ("prefect_overhead", "rebalance_scale"):
         entry = quick_results[figure]
-        assert entry["status"] in {"ok", "unavailable"}
+        assert entry["status"] in {"ok", "unavailable"}, entry
         if entry["status"] == "unavailable":
-            assert "not available yet" in entry["note"] or "still to be written" in entry["note"]
+            assert "not available yet" in entry["note"]
+    overhead = quick_results["prefect_overhead"]
+    if overhead["status"] == "ok":
+        assert overhead["database"] in {"postgresql", "sqlite"}
+        rebalance, books = overhead["rebalance"], overhead["tasks"]
+        assert OVERHEAD_KEYS <= set(rebalance), OVERHEAD_KEYS - set(rebalance)
+        assert rebalance["assets"] == 3 and rebalance["task_runs"] > 3 and rebalance["same_orders"] is True
+        assert min(rebalance["orders_per_run"]) > 0  # the 3-asset portfolio really traded
+        assert TASKS_KEYS <= set(books), TASKS_KEYS - set(books)
+        assert books["task_runs_recorded"] and set(books["task_runs_recorded"]) == {books["n"]}
+    scale = quick_results["rebalance_scale"]
+    if scale["status"] == "ok":
+        assert scale["sizes"] == [3, 10] and set(scale["runs"]) == {"3", "10"}
+        for n, run in scale["runs"].items():
+            assert SCALE_KEYS <= set(run), SCALE_KEYS - set(run)
+            assert run["assets"] == int(n) and run["placed"] == run["orders"] > 0
+            assert run["requests"] > int(n) and run["sim_refusals"] == 0 and run["peak_rss_mb"] > 0
+        assert set(scale["marginal_s_per_asset"]) == {"3->10"}
+
+
+def test_orchestration_is_skipped_in_quick_mode(quick_results: dict) -> None:
+    entry = quick_results["orchestration"]
+    assert entry["status"] == "skipped" and "--only orchestration" in entry["note"]
 
 
 def test_only_selects_figures_and_keeps_the_other_keys(tmp_path: Path) -> None:
