@@ -8,7 +8,6 @@ Codes, statuses and messages follow ``shared/okx/API-FACTS.md`` section 4, not t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -156,28 +155,6 @@ class OrderNotFound(OkxError):
 
 class OrderExpired(OkxError):
     """The order's expTime passed before OKX processed it (50037): it was not placed."""
-
-
-class BatchError(OkxError):
-    """Some or all items of a trade request failed (top-level code 1 or 2).
-
-    ``items`` holds every item's outcome, successes included, so a caller can act on each one;
-    ``errors`` maps the index of each failed item to its exception.
-    """
-
-    def __init__(self, message: str, *, items: Sequence[Mapping[str, Any]] = (),
-                 errors: Mapping[int, OkxError] | None = None, **kwargs: Any) -> None:
-        self.items = list(items)
-        self.errors = dict(errors or {})
-        super().__init__(message, **kwargs)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_batch, (self.message, self.code, self.http_status, self.items, self.errors))
-
-
-def _rebuild_batch(message: str, code: str | None, http_status: int | None,
-                   items: list[Mapping[str, Any]], errors: dict[int, OkxError]) -> BatchError:
-    return BatchError(message, code=code, http_status=http_status, items=items, errors=errors)
 
 
 @dataclass(frozen=True, slots=True)

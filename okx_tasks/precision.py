@@ -6,25 +6,12 @@ what OKX refuses), so both apply exactly the same arithmetic.
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Literal
 
 from okx_tasks.errors import InvalidOrder
 
 Side = Literal["buy", "sell"]
-
-
-def to_decimal(value: object, field: str = "value") -> Decimal:
-    """Parse an amount without ever going through float; refuse NaN and infinities."""
-    if isinstance(value, float):
-        value = repr(value)
-    try:
-        result = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise InvalidOrder(f"{field} {value!r} is not a number") from exc
-    if not result.is_finite():
-        raise InvalidOrder(f"{field} {value!r} is not a finite number")
-    return result
 
 
 def is_multiple(value: Decimal, step: Decimal) -> bool:
