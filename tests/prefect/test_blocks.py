@@ -55,3 +55,11 @@ def test_one_client_per_key_and_venue() -> None:
     assert a.get_client() is b.get_client()
     assert make_block(base_url="http://127.0.0.1:2").get_client() is not a.get_client()
     drop_cached_clients()
+
+
+def test_block_type_is_registered_through_the_collection_entry_point() -> None:
+    from prefect.plugins import load_prefect_collections
+    from prefect.utilities.dispatch import lookup_type
+
+    assert "okx_tasks" in load_prefect_collections()
+    assert lookup_type(Block, "okx-credentials") is OkxCredentials
