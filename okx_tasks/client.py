@@ -40,7 +40,7 @@ from okx_tasks.errors import (
     hint_for,
 )
 from okx_tasks.hosts import is_global_host, resolve_base_url
-from okx_tasks.limits import MAX_BATCH_ORDERS, SlidingWindowLimiter, demands
+from okx_tasks.limits import MAX_BATCH_ORDERS, Limiter, SlidingWindowLimiter, demands
 from okx_tasks.models import (
     AccountConfig,
     Balance,
@@ -121,7 +121,7 @@ class OkxClient:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         clock: Clock = system_clock,
-        limiter: SlidingWindowLimiter | None = None,
+        limiter: Limiter | None = None,
         rate_limit: bool = True,
         session: requests.Session | None = None,
         pool_size: int = 16,

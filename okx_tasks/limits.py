@@ -13,7 +13,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -108,7 +108,31 @@ def demands(
     return [(f"{budget.name}|{user}|{inst}", budget, 1) for inst in counts]
 
 
-class SlidingWindowLimiter:
+class Limiter:
+    """What every limiter offers: ``reserve`` (take now or say how long to wait), ``hold`` (a
+    context around one request) and, built on ``reserve``, a blocking ``acquire``."""
+
+    _sleep: Callable[[float], None]
+
+    def reserve(self, wanted: Iterable[Demand]) -> float:
+        raise NotImplementedError
+
+    def hold(self, wanted: Iterable[Demand]) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def acquire(self, wanted: Iterable[Demand]) -> float:
+        """Block until the request fits, then take it. Returns the seconds spent waiting."""
+        wanted = list(wanted)
+        waited = 0.0
+        while True:
+            wait = self.reserve(wanted)
+            if wait <= 0:
+                return waited
+            self._sleep(wait)
+            waited += wait
+
+
+class SlidingWindowLimiter(Limiter):
     """Counts units per key over a sliding window; thread-safe.
 
     ``reserve`` is all-or-nothing over several buckets (a batch spanning instruments either fits
@@ -188,17 +212,6 @@ class SlidingWindowLimiter:
         """Take the units now if every bucket has room and return 0, else take nothing and
         return the seconds to wait before trying again."""
         return self._take(list(wanted), None)[0]
-
-    def acquire(self, wanted: Iterable[Demand]) -> float:
-        """Block until the request fits, then take it. Returns the seconds spent waiting."""
-        wanted = list(wanted)
-        waited = 0.0
-        while True:
-            wait = self.reserve(wanted)
-            if wait <= 0:
-                return waited
-            self._sleep(wait)
-            waited += wait
 
     @contextmanager
     def hold(self, wanted: Iterable[Demand]) -> Iterator[None]:

@@ -45,7 +45,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 
 from okx_tasks.errors import ConfigurationError, ConnectionFailed
-from okx_tasks.limits import BUDGETS, Budget, Demand
+from okx_tasks.limits import BUDGETS, Budget, Demand, Limiter
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +247,7 @@ class BucketUsage:
     window: float
 
 
-class RedisLimiter:
+class RedisLimiter(Limiter):
     """A sliding-window limiter whose counts live in Redis, shared by every process on ``name``.
 
     Same contract as ``SlidingWindowLimiter``: ``reserve`` takes the units from every bucket of a
@@ -326,17 +326,6 @@ class RedisLimiter:
             key, (budget, units) = list(merged.items())[int(value) - 1]
             raise ValueError(f"{units} units can never fit {budget.name}'s budget of {budget.limit}")
         return code / 1_000_000, member, keys, counts
-
-    def acquire(self, wanted: Iterable[Demand]) -> float:
-        """Block until the request fits, then take it. Returns the seconds spent waiting."""
-        wanted = list(wanted)
-        waited = 0.0
-        while True:
-            wait = self.reserve(wanted)
-            if wait <= 0:
-                return waited
-            self._sleep(wait)
-            waited += wait
 
     @contextmanager
     def hold(self, wanted: Iterable[Demand]) -> Iterator[None]:
