@@ -188,14 +188,17 @@ def settle(credentials: OkxCredentials, placements: Sequence[Placement], timeout
 
 
 def fills_of(credentials: OkxCredentials, orders: Sequence[Order]) -> list[Fill]:
-    """Fills of these orders (one request per instrument)."""
-    wanted = {o.ord_id for o in orders if o.filled > 0}
-    if not wanted:
+    """Fills of these orders: the account's fills since the first of them was created, paged
+    (one request per 100 fills, not one per instrument, which at 200 assets was 6 s of budget)."""
+    traded = [o for o in orders if o.filled > 0]
+    if not traded:
         return []
-    found: list[Fill] = []
-    for inst_id in sorted({o.inst_id for o in orders if o.ord_id in wanted}):
-        found += [f for f in tasks.get_fills(credentials, inst_id) if f.ord_id in wanted]
-    return found
+    wanted = {o.ord_id for o in traded}
+    begin = min((o.c_time for o in traded if o.c_time), default=None)
+    if begin is None:  # no creation time to start from: ask per instrument
+        return [f for inst_id in sorted({o.inst_id for o in traded})
+                for f in tasks.get_fills(credentials, inst_id) if f.ord_id in wanted]
+    return [f for f in tasks.get_fills_since(credentials, begin - 1) if f.ord_id in wanted]
 
 
 # -- reporting --------------------------------------------------------------------------------------

@@ -65,6 +65,8 @@ DEFAULT_READ_TIMEOUT: Final = 10.0
 #: clock granularity.
 DEFAULT_RATE_SLACK: Final = 0.005
 _NO_LIMIT: Final = contextlib.nullcontext()
+#: OKX's page size on the order and fill listings.
+FILLS_PAGE: Final = 100
 #: OKX's cap on currencies in one account/balance filter.
 MAX_BALANCE_CCYS: Final = 20
 _EMPTY_HOOKS: Final[dict[str, list[Any]]] = {"response": []}
@@ -446,6 +448,21 @@ class OkxClient:
         data = self._call("GET", "/api/v5/trade/fills",
                           params={"instType": inst_type, "instId": inst_id, "ordId": ord_id, "limit": limit})["data"]
         return [Fill.model_validate(item) for item in data]
+
+    def fills_since(self, begin_ms: int, inst_type: str = "SPOT") -> list[Fill]:
+        """Every fill of the account since ``begin_ms`` (OKX keeps three days on this endpoint),
+        newest first, following the ``billId`` cursor page by page: one request per 100 fills,
+        however many instruments they are spread over."""
+        found: list[Fill] = []
+        after: str | None = None
+        while True:
+            page = self._call("GET", "/api/v5/trade/fills",
+                              params={"instType": inst_type, "begin": begin_ms, "after": after,
+                                      "limit": FILLS_PAGE})["data"]
+            found += [Fill.model_validate(item) for item in page]
+            if len(page) < FILLS_PAGE:
+                return found
+            after = page[-1]["billId"]
 
     # -- escape hatch ---------------------------------------------------------------------------
 

@@ -186,6 +186,12 @@ def get_fills(credentials: OkxCredentials, inst_id: str | None = None, ord_id: s
     return credentials.get_client().fills(inst_id=inst_id, ord_id=ord_id)
 
 
+@task(name="okx-fills-since", task_run_name="fills-since", **READ)
+def get_fills_since(credentials: OkxCredentials, begin_ms: int) -> list[Fill]:
+    """Every fill of the account since ``begin_ms``, all instruments, paged (100 per request)."""
+    return credentials.get_client().fills_since(begin_ms)
+
+
 @task(name="okx-wait-orders-final", task_run_name="wait-orders-final", **READ)
 def wait_for_orders(credentials: OkxCredentials, placements: Sequence[placement.Placement],
                     timeout_s: float = 30.0, first_poll_s: float = 0.2, max_poll_s: float = 2.0) -> list[Order]:

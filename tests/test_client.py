@@ -282,3 +282,18 @@ def test_balance_of_more_than_twenty_currencies_filters_locally(capture: Capture
     balance = make_client(capture, creds).balance(wanted)
     assert capture.requests[0].target == "/api/v5/account/balance"  # OKX allows at most 20 in ccy=
     assert [d.ccy for d in balance.details] == wanted
+
+
+def test_fills_since_follows_the_bill_id_cursor(capture: CaptureServer, creds: ApiCredentials) -> None:
+    def fill(n: int) -> dict[str, str]:
+        return {"instId": "BTC-USDT", "tradeId": str(n), "ordId": str(n), "billId": str(1000 - n), "side": "buy",
+                "fillPx": "1", "fillSz": "1"}
+
+    capture.reply(*ok([fill(n) for n in range(100)]))
+    capture.reply(*ok([fill(n) for n in range(100, 130)]))
+    fills = make_client(capture, creds).fills_since(1795508000000)
+    assert len(fills) == 130
+    assert [r.target for r in capture.requests] == [
+        "/api/v5/trade/fills?instType=SPOT&begin=1795508000000&limit=100",
+        "/api/v5/trade/fills?instType=SPOT&begin=1795508000000&after=901&limit=100",
+    ]

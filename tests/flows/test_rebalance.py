@@ -35,6 +35,9 @@ def test_rebalance_moves_weights_into_band_sells_first_and_publishes_artifacts(s
     assert len(result.placements) == len(plan.orders)
     assert all(o.state.value == "filled" for o in result.orders)
     assert result.fills
+    for order in result.orders:  # every fill of every order, across instruments, and no other
+        assert sum(f.fill_sz for f in result.fills if f.ord_id == order.ord_id) == order.filled
+    assert {f.ord_id for f in result.fills} == {o.ord_id for o in result.orders}
 
     # Sells reach the exchange before any buy.
     sides = [o["side"] for o in sim.exchange.all_orders()]
