@@ -213,10 +213,11 @@ def direct_rebalance(spec_path: str) -> dict[str, Any]:
             if not order.is_final:
                 order = tasks.cancel_order.fn(creds, order.inst_id, ord_id=order.ord_id)
             orders_all.append(order)
-    wanted = {o.ord_id for o in orders_all if o.filled > 0}
-    fills = []
-    for inst_id in sorted({o.inst_id for o in orders_all if o.ord_id in wanted}):
-        fills += [f for f in tasks.get_fills.fn(creds, inst_id) if f.ord_id in wanted]
+    # As flows.common.fills_of: the account's fills since the first traded order, paged.
+    traded = [o for o in orders_all if o.filled > 0]
+    wanted = {o.ord_id for o in traded}
+    begin = min((o.c_time for o in traded if o.c_time), default=None)
+    fills = [f for f in client.fills_since(begin - 1) if f.ord_id in wanted] if begin is not None else []
     after = client.balance(list(need.ccys))
     return {"orders": len(plan.orders), "legs": sorted((o.inst_id, o.side) for o in plan.orders),
             "placed": sum(p.ok for p in placed_all), "fills": len(fills),
