@@ -11,9 +11,8 @@ import pytest
 from okx_tasks.models import (AccountConfig, Balance, Fill, Instrument, Order, OrderAck, OrderBook, OrderState,
                               ServerTime, Ticker)
 
+#: Real captured OKX payloads, in shared/ beside the project root (as on CI).
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "okx" / "samples"
-if not SAMPLES.exists():
-    SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "okx" / "samples"
 
 
 def data(name: str) -> list[dict[str, object]]:
