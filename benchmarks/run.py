@@ -402,9 +402,7 @@ def bench_rate_limits(quick: bool) -> dict[str, Any]:
     sz = {"BTC-USDT": Decimal("0.0001"), "ETH-USDT": Decimal("0.001")}
     clock = time.perf_counter
 
-    limiter = SlidingWindowLimiter(slack=DEFAULT_RATE_SLACK)  # what the client uses by default
-
-    def timed(trace: list[tuple[str, int, float]], bucket: str, units: int, fn: Callable[[], object]) -> int:
+    def timed(fn: Callable[[], object]) -> int:
         """Run one request; 1 if it was refused for rate (429/50011), else 0."""
         try:
             fn()
@@ -418,53 +416,51 @@ def bench_rate_limits(quick: bool) -> dict[str, Any]:
         with simulator(rate_limits=True, instruments=max(n_books, 100),
                        balances={"USDT": "100000000", "BTC": "100", "ETH": "1000"}) as sim:
             # Waits via its limiter, as by default (a fresh one: each simulator has fresh budgets).
+            limiter = SlidingWindowLimiter(slack=DEFAULT_RATE_SLACK)
             client = OkxClient(sim.credentials, base_url=sim.base_url, limiter=limiter)
             inst_ids = [i.inst_id for i in client.instruments("SPOT")][:n_books]
             assert len(inst_ids) == n_books, f"the simulator lists only {len(inst_ids)} instruments"
             ex = _ccxt(sim, enableRateLimit=True)
             time.sleep(pause)
 
-            def books(trace: list[tuple[str, int, float]]) -> int:
-                return sum(timed(trace, "ip", 1, lambda i=inst: client.order_book(i, depth=BOOK_DEPTH))
+            def books() -> int:
+                return sum(timed(lambda i=inst: client.order_book(i, depth=BOOK_DEPTH))
                            for inst in inst_ids)
 
-            def orders(trace: list[tuple[str, int, float]]) -> int:
+            def orders() -> int:
                 refused = 0
                 for k in range(n_orders):
                     inst = order_insts[k % len(order_insts)]
                     req = OrderRequest(inst_id=inst, side="buy", ord_type="limit", sz=sz[inst], px=px[inst])
-                    refused += timed(trace, inst, 1, lambda r=req: client.place_order(r))
+                    refused += timed(lambda r=req: client.place_order(r))
                 return refused
 
-            def batch(trace: list[tuple[str, int, float]]) -> int:
+            def batch() -> int:
                 refused = 0
                 for b in range(n_batch_orders // 20):
                     inst = order_insts[b % len(order_insts)]
                     reqs = [OrderRequest(inst_id=inst, side="buy", ord_type="limit", sz=sz[inst], px=px[inst])
                             for _ in range(20)]
                     acks: list[Any] = []
-                    refused += 20 * timed(trace, inst, 20, lambda r=reqs: acks.extend(client.place_batch_orders(r)))
+                    refused += 20 * timed(lambda r=reqs: acks.extend(client.place_batch_orders(r)))
                     refused += sum(1 for a in acks if a.s_code in ("50011", "50061"))
                 return refused
 
-            def ccxt_books(trace: list[tuple[str, int, float]]) -> int:
+            def ccxt_books() -> int:
                 import ccxt
 
                 refused = 0
                 for inst in inst_ids:
-                    t0 = clock()
                     try:
                         ex.fetch_order_book(inst.replace("-", "/"), limit=BOOK_DEPTH)
                     except (ccxt.RateLimitExceeded, ccxt.ExchangeNotAvailable, ccxt.DDoSProtection):
                         refused += 1
-                    trace.append(("ip", 1, float("nan")))  # ccxt sleeps inside; no service time
                 return refused
 
             for name, fn in (("books", books), ("orders", orders), ("batch", batch), ("ccxt_books", ccxt_books)):
-                trace: list[tuple[str, int, float]] = []
                 began = clock()
-                refused = fn(trace)
-                runs[name].append({"wall_s": clock() - began, "refusals": refused, "trace": trace})
+                refused = fn()
+                runs[name].append({"wall_s": clock() - began, "refusals": refused})
                 time.sleep(pause)
             client.close()
 

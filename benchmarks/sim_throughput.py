@@ -11,21 +11,14 @@ signing every request with okx_tasks.auth.Signer. Prints req/s and p50/p99 laten
 from __future__ import annotations
 
 import argparse
-import secrets
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
-
-from pydantic import SecretStr
+from contextlib import ExitStack
 
 import requests
+from simproc import simulator
 
 from okx_sim import SimConfig, running_simulator
 from okx_tasks.auth import ApiCredentials, Signer
@@ -46,31 +39,6 @@ def worker(base_url: str, creds: ApiCredentials, path: str, stop_at: float, late
             errors.append(response.status_code)
 
 
-@contextmanager
-def subprocess_simulator() -> Iterator[tuple[str, ApiCredentials]]:
-    creds = ApiCredentials(api_key="bench-key", secret_key=SecretStr(secrets.token_hex(16)),
-                           passphrase=SecretStr("Bench1"))
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "okx_sim", "--port", "0", "--no-rate-limits", "--reset",
-               "--state", str(Path(tmp) / "bench.sqlite3"), "--api-key", creds.api_key,
-               "--secret-key", creds.secret_key.get_secret_value(),
-               "--passphrase", creds.passphrase.get_secret_value()]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            if "listening on" not in line:
-                raise RuntimeError(f"simulator did not start: {line!r}")
-            yield line.rsplit(" ", 1)[1].strip(), creds
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=4)
@@ -87,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.url:
             base_url, creds = args.url.rstrip("/"), ApiCredentials.from_env()
         elif not args.in_process:
-            base_url, creds = stack.enter_context(subprocess_simulator())
+            sim = stack.enter_context(simulator())  # rate limits off: the server's capacity, not OKX's budget
+            base_url, creds = sim.base_url, sim.credentials
         else:
             handle = stack.enter_context(running_simulator(SimConfig(rate_limits=False)))
             base_url, creds = handle.base_url, handle.credentials
