@@ -1,9 +1,17 @@
 """Pieces every strategy flow shares: the run's identity, market data, placing and settling
 orders, the result model and the artifacts with stable keys.
 
-Order identity: every order carries ``client_order_id(flow_run_id, spec.name, leg)``. A task retry
-or a rerun of the same flow run therefore sends the same clOrdIds, and ``okx_tasks.placement``
-adopts an order that already exists instead of sending it again.
+Order identity: every order carries ``client_order_id(key, spec.name, leg)``, where the key is
+the flow run id (a TWAP resumed with ``--resume``: the run it continues; a DCA: its schedule
+slot). A task retry or a rerun of the same flow run therefore sends the same clOrdIds, and
+``okx_tasks.placement`` adopts an order that already exists instead of sending it again.
+
+Money safety around that, in the order a trading run does it (``strategy_run``): hold the
+account (``flows.account_lock``: one trading run per account), settle what earlier runs of the
+spec left open (``flows.reconcile``, from the run journal ``okx_tasks.journal``), plan from
+that truth, record every intent and send in the journal before it leaves, and end honestly:
+a run that planned orders and got none onto the exchange fails; an interrupted run cancels
+what it left resting and says so.
 """
 
 from __future__ import annotations
@@ -13,8 +21,8 @@ import re
 
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -24,16 +32,19 @@ from prefect.context import FlowRunContext
 from prefect.logging import get_run_logger
 from pydantic import BaseModel, Field
 
+from flows.account_lock import account_lock
 from flows.planning import BOOK_DEPTH, PlannedLeg, PlanView, make_plan, needs, weights
+from flows.reconcile import Progress, Settlement, UnfinishedRun, settle_earlier_runs, unfinished
 from flows.spec import Spec, SpecError, check_against_instruments, load_spec
-from flows.venue import resolve_venue
+from flows.venue import Venue, resolve_venue
 from okx_tasks import tasks
 from okx_tasks.artifacts import artifact_key, fill_rows, order_rows, publish_markdown, publish_table
 from okx_tasks.blocks import OkxCredentials
-from okx_tasks.errors import AuthenticationError, OkxError, PermissionDenied
+from okx_tasks.errors import AuthenticationError, OkxError, OrderNotFound, PermissionDenied
+from okx_tasks.journal import Journal, RunJournal, account_id, open_journal
 from okx_tasks.models import Fill, Instrument, Order, OrderBook
 from okx_tasks.orders import OrderRequest, client_order_id
-from okx_tasks.placement import Placement
+from okx_tasks.placement import Placement, SendLog
 from okx_tasks.precision import format_decimal
 
 ZERO = Decimal(0)
@@ -61,7 +72,16 @@ class FlowResult(BaseModel):
 
     @property
     def refused(self) -> list[Placement]:
-        return [p for p in self.placements if not p.ok]
+        return [p for p in self.placements if not p.ok and not p.outcome_unknown]
+
+    @property
+    def unknown(self) -> list[Placement]:
+        return [p for p in self.placements if p.outcome_unknown]
+
+    @property
+    def placed(self) -> list[Placement]:
+        """Orders the exchange confirmed (new, or found already there): the only ones counted."""
+        return [p for p in self.placements if p.ok]
 
     def drift_after(self) -> dict[str, Decimal]:
         return {c: self.weights_after.get(c, ZERO) - t for c, t in self.plan.targets.items()}
@@ -148,17 +168,20 @@ def to_request(leg: PlannedLeg, cl_ord_id: str, tag: str | None = None) -> Order
 
 
 def place(credentials: OkxCredentials, legs: Sequence[PlannedLeg], ids: Mapping[str, str],
-          instruments: Mapping[str, Instrument], label: str, tag: str | None = None) -> list[Placement]:
-    """Place ``legs`` (one request for one leg, batches otherwise); refusals come back as Placements."""
+          instruments: Mapping[str, Instrument], label: str, tag: str | None = None,
+          sends: SendLog | None = None) -> list[Placement]:
+    """Place ``legs`` (one request for one leg, batches otherwise); refusals come back as Placements.
+
+    ``sends`` (the run journal) records every send before it leaves."""
     if not legs:
         return []
     requests = [to_request(leg, ids[leg.leg], tag) for leg in legs]
     if len(requests) > 1:
         used = {r.inst_id: instruments[r.inst_id] for r in requests if r.inst_id in instruments}
-        return tasks.place_batch_orders(credentials, requests, used, label=label)
+        return tasks.place_batch_orders(credentials, requests, used, label=label, sends=sends)
     request = requests[0]
     try:
-        return [tasks.place_order(credentials, request, instruments.get(request.inst_id))]
+        return [tasks.place_order(credentials, request, instruments.get(request.inst_id), sends=sends)]
     except OkxError as exc:
         if exc.outcome_unknown:
             raise  # may have been placed: fail the run; a rerun looks the clOrdId up first
@@ -305,6 +328,11 @@ def log_plan(plan: PlanView) -> None:
 # -- the frame every strategy flow shares ----------------------------------------------------------
 
 
+class RunFailed(OkxError):
+    """A trading run that planned orders and got none of them onto the exchange, or left orders
+    whose outcome is unknown: it ends Failed (non-zero exit), after publishing its report."""
+
+
 @dataclass
 class StrategyRun:
     """What a strategy flow works with once its spec is loaded and its venue resolved."""
@@ -317,35 +345,235 @@ class StrategyRun:
     key: str
     ids: dict[str, str]
     result: FlowResult
+    run_id: str = ""
+    account: str = ""
+    journal: Journal | None = None
+    settlement: Settlement = field(default_factory=Settlement)
+    #: For a resumed execution: how far the runs it continues got.
+    resumed: Progress | None = None
+    #: Look every clOrdId up before sending it (ids reused on purpose: DCA slots, resumes).
+    look_first: bool = False
 
     @property
     def tag(self) -> str:
         return order_tag(self.spec)
 
+    @property
+    def sends(self) -> RunJournal | None:
+        return self.journal.bind(self.run_id) if self.journal is not None else None
+
+    def leg_id(self, leg: str) -> str:
+        """The clOrdId of a leg planned during the run (TWAP slices), recorded in ``ids``."""
+        self.ids[leg] = client_order_id(self.key, self.spec.name, leg)
+        return self.ids[leg]
+
     def place(self, legs: Sequence[PlannedLeg], label: str) -> list[Placement]:
-        return place(self.credentials, legs, self.ids, self.instruments, label=label, tag=self.tag)
+        if self.journal is not None:
+            self.journal.intend(self.run_id, [(leg.leg, to_request(leg, self.ids[leg.leg], self.tag))
+                                              for leg in legs])
+        placements = place(self.credentials, legs, self.ids, self.instruments, label=label, tag=self.tag,
+                           sends=self.sends if not self.look_first else _LookFirst(self.sends))
+        if self.journal is not None:
+            for p in placements:
+                if p.ok:
+                    self.journal.record(self.run_id, p.cl_ord_id, "live", ord_id=p.ord_id)
+                elif not p.outcome_unknown:
+                    self.journal.record(self.run_id, p.cl_ord_id, "refused", error=p.error)
+        return placements
+
+    def settle(self, placements: Sequence[Placement], timeout_s: float = SETTLE_TIMEOUT_S,
+               cancel_rest: bool = True) -> list[Order]:
+        orders = settle(self.credentials, placements, timeout_s=timeout_s, cancel_rest=cancel_rest)
+        self.record(orders)
+        return orders
+
+    def record(self, orders: Sequence[Order]) -> None:
+        if self.journal is not None:
+            for order in orders:
+                self.journal.record_order(self.run_id, order)
+
+
+class _LookFirst:
+    """A SendLog that says every id may have been sent before (ids reused on purpose), so the
+    placement looks each one up first even when this journal never saw it sent."""
+
+    def __init__(self, inner: SendLog | None) -> None:
+        from okx_tasks.placement import PROCESS_SENDS
+
+        self.inner: SendLog = inner or PROCESS_SENDS
+
+    def last_send_ms(self, cl_ord_id: str) -> int | None:
+        return self.inner.last_send_ms(cl_ord_id) or 0
+
+    def record_sends(self, orders: Sequence[OrderRequest], exp_ms: int) -> None:
+        self.inner.record_sends(orders, exp_ms)
+
+
+def account_of(venue: Venue, credentials: OkxCredentials) -> str:
+    """The account digest: where (venue) and whose (OKX uid) -- never the key itself."""
+    if venue.embedded and venue.simulator is not None:
+        where = f"sim:{venue.simulator.config.state_path}"
+    else:
+        from urllib.parse import urlsplit
+
+        where = urlsplit(credentials.get_client().base_url).netloc.lower() + (":demo" if credentials.demo else "")
+    return account_id(where, tasks.get_account_config(credentials).uid)
+
+
+def _flow_run_uuid() -> uuid.UUID | None:
+    ctx = FlowRunContext.get()
+    return ctx.flow_run.id if ctx is not None and ctx.flow_run is not None else None
+
+
+def slot_of(seconds: int) -> str:
+    """The schedule slot a run belongs to: its scheduled start (the flow run's expected start,
+    the same on every retry and rerun of it; now, outside Prefect) rounded down to ``seconds``."""
+    ctx = FlowRunContext.get()
+    when = ctx.flow_run.expected_start_time if ctx is not None and ctx.flow_run is not None else None
+    epoch = (when or datetime.now(timezone.utc)).timestamp()
+    start = int(epoch // seconds * seconds)
+    return datetime.fromtimestamp(start, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _unfinished_message(spec: Spec, progress: Progress) -> str:
+    strategy = spec.strategy
+    total = getattr(strategy, "total_size", None)
+    slices = getattr(strategy, "slices", None)
+    inst = getattr(strategy, "inst_id", "")
+    side = getattr(strategy, "side", "")
+    done = format_decimal(progress.done)
+    what = (f"{len(progress.legs)} of {slices} slices sent, {done} of {format_decimal(total)} {inst} "
+            f"{'sold' if side == 'sell' else 'bought'}") if total is not None else f"{done} done"
+    return (f"spec {spec.name!r}: the last run {progress.last.run_id} stopped part-way ({progress.last.status}: "
+            f"{what}) -- run again with --resume to finish the rest with the same order ids, "
+            "or --restart to start over")
+
+
+def _interrupted(run: StrategyRun, log: Any) -> None:
+    """Cancel what this run left resting (direct client calls: the run is being torn down),
+    journal it, and say exactly what was cancelled and what could not be."""
+    assert run.journal is not None
+    client = run.credentials.get_client()
+    cancelled, resting = [], []
+    for row in run.journal.orders(run.run_id):
+        if row.state not in ("sent", "live"):
+            continue
+        try:
+            order = client.find_order(row.inst_id, row.cl_ord_id)
+            if order is not None and not order.is_final:
+                try:
+                    client.cancel_order(order.inst_id, ord_id=order.ord_id)
+                except OrderNotFound:
+                    pass
+                order = client.order(order.inst_id, ord_id=order.ord_id)
+                (cancelled if order.is_final else resting).append(order)
+            if order is not None:
+                run.journal.record_order(run.run_id, order)
+        except Exception as exc:  # noqa: BLE001 - say what rests; the next run settles it
+            log.warning("could not settle %s (clOrdId %s) while stopping: %s", row.inst_id, row.cl_ord_id, exc)
+            resting.append(None)
+    detail = f"interrupted; cancelled {len(cancelled)} resting order(s)"
+    if resting:
+        detail += f"; {len(resting)} may still rest (the next run settles them)"
+    log.warning("%s: %s", run.spec.name, detail)
+    run.result.notes.append(detail)
+    run.journal.finish_run(run.run_id, "interrupted", detail)
+
+
+def honest_outcome(run: StrategyRun) -> str | None:
+    """Why a finished trading run must end Failed, or None: planned orders but none reached the
+    exchange, or orders whose outcome is still unknown. "Nothing to do" is a success."""
+    result = run.result
+    if run.dry:
+        return None
+    attempted = result.placements
+    if result.unknown:
+        ids = ", ".join(p.cl_ord_id for p in result.unknown)
+        return (f"{len(result.unknown)} order(s) may be live, their outcome unknown (clOrdId {ids}) -- the next run "
+                "of this spec looks them up before it plans")
+    if attempted and not result.placed:
+        reasons = "; ".join(sorted({f"{p.error_code}: {p.error}" for p in result.refused}))[:400]
+        return f"{len(attempted)} order(s) planned, none placed: {reasons}"
+    return None
 
 
 @contextmanager
-def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind: str) -> Iterator[StrategyRun]:
-    """Load and check the spec, resolve the venue, check the instruments, snapshot balances and
-    books, plan, and name every leg's clOrdId; after the body, record the weights after and
-    publish the artifacts. Nothing is sent before every check has passed."""
+def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind: str, *,
+                 resume: bool = False, restart: bool = False) -> Iterator[StrategyRun]:
+    """Load and check the spec, resolve the venue, check the instruments; then, for a trading
+    run, hold the account, settle earlier runs, snapshot balances and books, plan, and name
+    every leg's clOrdId; after the body, record the weights after, publish the artifacts and
+    end the run honestly. Nothing is sent before every check has passed."""
     spec, dry = load_and_check(spec_path, dry_run)
     if spec.strategy.kind != kind:
         raise SpecError([f"{spec_path}: strategy.kind: is {spec.strategy.kind}, not {kind} -- "
                          f"run it with the {spec.strategy.kind} flow"])
+    if resume and restart:
+        raise UnfinishedRun("--resume and --restart exclude each other -- pick one")
+    log = logger()
     with resolve_venue(spec, confirm_live=confirm_live) as venue:
         creds = venue.credentials
-        logger().info("%s: %s on %s%s", spec.name, kind, venue.label, " (dry run)" if dry else "")
+        log.info("%s: %s on %s%s", spec.name, kind, venue.label, " (dry run)" if dry else "")
         instruments = venue_instruments(creds, spec, spec_path)
-        balances, books = snapshot(creds, spec)
-        plan = make_plan(spec, balances, books, instruments)
-        key = run_key()
-        ids = with_ids(plan, spec, key)
-        log_plan(plan)
-        run = StrategyRun(spec, dry, creds, instruments, plan, key, ids,
-                          new_result(spec, venue.label, key, dry, plan, balances))
-        yield run
-        after_weights(run.result, creds, needs(spec).ccys)
-        publish(spec, run.result, run.ids)
+        account = account_of(venue, creds)
+        journal = open_journal()
+        run_id = run_key()
+        with ExitStack() as held:
+            if not dry:
+                held.enter_context(account_lock(account, holder=_flow_run_uuid(), log=log, label=spec.name))
+            settlement = settle_earlier_runs(journal, creds.get_client(), spec=spec.name, account=account,
+                                             this_run=run_id, tag=order_tag(spec), act=not dry, log=log,
+                                             keep={r.cl_ord_id for r in journal.orders(run_id)})
+            key, look_first, resumed, slot = run_id, False, None, None
+            if kind == "twap":
+                progress = unfinished(journal, spec=spec.name, account=account, kind=kind, this_run=run_id)
+                if progress is not None and not (resume or restart):
+                    raise UnfinishedRun(_unfinished_message(spec, progress))
+                if progress is not None and resume:
+                    key, look_first, resumed = progress.root, True, progress
+                    log.info("resuming run %s: %s already done over %d slice(s)", progress.root,
+                             format_decimal(progress.done), len(progress.legs))
+                elif progress is not None and not dry:
+                    journal.finish_run(progress.last.run_id, "abandoned", "restarted by a later run")
+                    log.info("restarting: run %s abandoned", progress.last.run_id)
+            if kind == "dca":
+                slot = slot_of(int(getattr(spec.strategy, "slot_seconds", 86_400)))
+                key, look_first = f"slot-{slot}", True
+            balances, books = snapshot(creds, spec)
+            plan = make_plan(spec, balances, books, instruments)
+            ids = with_ids(plan, spec, key)
+            log_plan(plan)
+            run = StrategyRun(spec, dry, creds, instruments, plan, key, ids,
+                              new_result(spec, venue.label, run_id, dry, plan, balances), run_id=run_id,
+                              account=account, journal=None if dry else journal, settlement=settlement,
+                              resumed=resumed, look_first=look_first)
+            run.result.notes += settlement.notes
+            if not dry:
+                journal.start_run(run_id, spec=spec.name, account=account, kind=kind, slot=slot,
+                                  resumes=resumed.root if resumed else None)
+            try:
+                yield run
+            except (KeyboardInterrupt, SystemExit):
+                if not dry:
+                    _interrupted(run, log)
+                raise
+            except BaseException as exc:
+                if not dry:
+                    journal.finish_run(run_id, "failed", " ".join(str(exc).split())[:500])
+                    unknown = [r for r in journal.orders(run_id) if r.state == "sent"]
+                    if unknown and isinstance(exc, OkxError) and not isinstance(exc, RunFailed):
+                        raise RunFailed(
+                            f"{exc} -- {len(unknown)} order(s) may be live, their outcome unknown (clOrdId "
+                            f"{', '.join(r.cl_ord_id for r in unknown)}): the next run of this spec looks them "
+                            "up before it plans") from exc
+                raise
+            after_weights(run.result, creds, needs(spec).ccys)
+            publish(spec, run.result, run.ids)
+            failure = honest_outcome(run)
+            if not dry:
+                if resumed is not None and failure is None:
+                    for earlier in {resumed.last.run_id, resumed.root}:
+                        journal.finish_run(earlier, "resumed", f"finished by run {run_id}")
+                journal.finish_run(run_id, "failed" if failure else "completed", failure or "")
+            if failure:
+                raise RunFailed(f"{spec.name}: {failure}")

@@ -1,7 +1,9 @@
 """Rebalance flow: bring a portfolio back to its target weights, sells first.
 
 Steps: resolve the venue, check the spec against the venue's instruments (refusing before
-anything is sent), read balances and order books (depth 5), ``plan_rebalance``, then unless
+anything is sent), hold the account and settle earlier runs (orders they left resting are
+cancelled, so their frozen funds are counted), read balances and order books (depth 5),
+``plan_rebalance``, then unless
 dry-run: place the SELLS (one batch), wait, cancel what rests; then the BUYS likewise; then read
 balances again and report weights and drift before/after.
 """
@@ -27,6 +29,6 @@ def rebalance(spec_path: str, dry_run: bool | None = None, confirm_live: bool = 
                 common.logger().info("placing %d %s order(s)", len(legs), side)
                 placements = run.place(legs, label=f"{run.spec.name}-{side}s")
                 result.placements += placements
-                result.orders += common.settle(run.credentials, placements)
+                result.orders += run.settle(placements)
             result.fills = common.fills_of(run.credentials, result.orders)
     return run.result

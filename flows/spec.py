@@ -6,8 +6,17 @@ line naming the file, the line, the field, the problem and the fix, never as a t
 Decisions worth knowing:
 
 * YAML numbers become ``Decimal`` from their source text (``0.1`` is exactly ``Decimal("0.1")``),
-  never via float. Only ``true``/``false`` are booleans (``yes``/``no``/``on``/``off`` stay text),
-  duplicate keys and anchors/aliases are refused.
+  never via float; whole numbers such as ``slices: 4`` stay ``int``. Only ``true``/``false`` are
+  booleans (``yes``/``no``/``on``/``off`` stay text), duplicate keys and anchors/aliases are refused.
+* A number has one spelling: plain decimal digits, an optional sign, point and exponent (``1e3``
+  and ``1.5e+3`` are exact, so they stay accepted). YAML 1.1 also reads ``0100`` as octal 64,
+  ``0x1F``, ``0b1``, ``1_000`` and base-60 ``1:30`` as numbers, and YAML 1.2 readers disagree with
+  it about several of them, so these are refused with the plain spelling rather than read as
+  anything; so are ``.inf``/``.nan`` and, where a number is expected, ``yes``/``no``/``on``/``off``.
+* ``load_spec`` reads only a regular file of at most 1 MiB: a FIFO, a device or a directory
+  named as a spec is refused from ``stat`` alone, and opening never blocks.
+* A ``sim`` spec refuses a ``base_url`` on a real OKX host in any spelling (case, trailing dot,
+  userinfo, port): a simulator spec must never reach real money.
 * ``strategy.targets`` may omit the quote currency; it then counts as weight 0 and is added to
   the loaded targets explicitly. Listed weights must still add up to exactly 1, so a typo can
   never silently park money in the quote currency.
@@ -21,9 +30,12 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlsplit
@@ -34,12 +46,15 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from okx_tasks.errors import ConfigurationError
+from okx_tasks.hosts import is_okx_host, normalized_host
 from okx_tasks.models import Instrument
 from okx_tasks.plan import RiskLimits
 from okx_tasks.precision import format_decimal
 
 MAX_AMOUNT: Final = Decimal("1e12")
 MAX_DECIMALS: Final = 18
+MAX_FILE_BYTES: Final = 1 << 20
 MAX_FILE_CHARS: Final = 100_000
 MAX_NAME_CHARS: Final = 64
 MAX_URL_CHARS: Final = 200
@@ -66,6 +81,87 @@ def _problem(text: str, path: str | None = None) -> PydanticCustomError:
     return PydanticCustomError("spec", "{text}", context)
 
 
+@dataclass(frozen=True, repr=False)
+class _OddNumber:
+    """A scalar YAML 1.1 resolves as a number but that is not spelt as a plain decimal.
+
+    It is kept as its text, so no field can ever receive the value YAML 1.1 would give it
+    (``0100`` as 64); number fields refuse it with the plain spelling, text fields as a number.
+    Frozen, so it can still be a mapping key and duplicate keys are still found.
+    """
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:  # pydantic puts a mapping key's repr in an error's path
+        return self.text
+
+
+_PLAIN_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_PLAIN_DECIMAL = re.compile(r"[-+]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_PREFIXED: Final = (
+    (re.compile(r"([-+]?)0[xX]([0-9a-fA-F_]+)"), 16, "a hexadecimal"),
+    (re.compile(r"([-+]?)0[oO]([0-7_]+)"), 8, "an octal"),
+    (re.compile(r"([-+]?)0[bB]([01_]+)"), 2, "a binary"),
+)
+_SEXAGESIMAL = re.compile(r"([-+]?)([0-9][0-9_]*(?::[0-5]?[0-9])+)(\.[0-9_]*)?")
+_SPECIAL = re.compile(r"([-+]?)\.(inf|nan)", re.IGNORECASE | re.ASCII)
+_DIGITS = re.compile(r"([-+]?)([0-9_]*)(\.[0-9_]*)?([eE][-+]?[0-9]+)?")
+#: Words YAML 1.1 reads as booleans; the loader keeps them as text, so say why they are not numbers.
+_BOOL_WORDS: Final = {"yes": "true", "y": "true", "on": "true", "no": "false", "n": "false", "off": "false"}
+_SHOWN_DIGITS: Final = 40
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _SHOWN_DIGITS else text[:_SHOWN_DIGITS] + "..."
+
+
+def _number_problem(text: str, example: str) -> str | None:
+    """Why ``text`` is not a plain decimal number, as "problem -- fix"; None for plain numbers and
+    for text that is no number at all (the field's own type error says that better)."""
+    if _PLAIN_DECIMAL.fullmatch(text):
+        return None
+    shown = _clip(text)
+    for pattern, base, name in _PREFIXED:
+        match = pattern.fullmatch(text)
+        if match:
+            sign, digits = match.group(1), match.group(2).replace("_", "")
+            if digits and len(digits) <= _SHOWN_DIGITS:
+                value = int(digits, base)
+                return f"{shown} is {name} number -- write it in decimal: {'-' if sign == '-' else ''}{value}"
+            return f"{shown} is {name} number -- write it in decimal"
+    match = _SEXAGESIMAL.fullmatch(text)
+    if match:
+        sign, whole, fraction = match.group(1), match.group(2).replace("_", ""), (match.group(3) or "").replace("_", "")
+        if len(text) > _SHOWN_DIGITS:
+            return f"{shown} is a base-60 number -- write it as a plain decimal number"
+        value = Decimal(0)
+        for part in whole.split(":"):
+            value = value * 60 + Decimal(part)
+        value += Decimal(f"0{fraction}") if fraction not in ("", ".") else 0
+        plain = f"{'-' if sign == '-' else ''}{_exact(value)}"
+        return f"{shown} is a base-60 number, which YAML 1.1 reads as {plain} -- write the plain number you mean, " \
+               f"e.g. {plain}"
+    match = _SPECIAL.fullmatch(text)
+    if match:
+        name = "NaN" if match.group(2).lower() == "nan" else f"{'-' if match.group(1) == '-' else ''}Infinity"
+        return f"expected a finite number, got {name} -- write a plain number such as 100 or 0.25"
+    match = _DIGITS.fullmatch(text)
+    if match and any(ch.isdigit() for ch in text):
+        sign, whole, fraction, exponent = (part or "" for part in match.groups())
+        digits = whole.replace("_", "")
+        plain = sign + (digits.lstrip("0") or ("0" if digits else "")) + fraction.replace("_", "") + exponent
+        if _PLAIN_DECIMAL.fullmatch(plain):
+            problem = "underscores" if "_" in text else "a leading zero"
+            return f"{shown} has {problem} -- write {_clip(plain)}"
+    if text.lower() in _BOOL_WORDS:
+        return (f"expected a number, got {_show(text)}, which YAML 1.1 reads as {_BOOL_WORDS[text.lower()]} -- "
+                f"write a plain number such as {example}")
+    return None
+
+
 def _exact(value: Decimal) -> str:
     """Every digit the user wrote: ``format_decimal`` normalizes to 28 digits, which could show
     0.99999999999999999999999999999 as 1 in the very message that complains about it."""
@@ -81,6 +177,8 @@ def _show(value: Any) -> str:
         return "null"
     if isinstance(value, Decimal):
         return _exact(value) if value.is_finite() and abs(value.adjusted()) < 40 else str(value)
+    if isinstance(value, _OddNumber):
+        return ascii(_clip(value.text))[1:-1]
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, dict):
@@ -184,11 +282,22 @@ def _bps(value: Decimal) -> Decimal:
     return value
 
 
-def _no_bool(value: Any) -> Any:
-    """pydantic would read ``true`` as 1; a count or amount written as a boolean is a mistake."""
-    if isinstance(value, bool):
-        raise _problem(f"expected a number, got {_show(value)} -- write a plain number such as 5")
-    return value
+def _number_input(example: str) -> BeforeValidator:
+    """Refuse, before pydantic converts it, what would be a number only by accident: a boolean
+    (pydantic reads ``true`` as 1), an odd YAML 1.1 spelling such as ``0100``, or text such as
+    ``'1_000'`` or ``yes`` that pydantic would parse or report without saying how to write it."""
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise _problem(f"expected a number, got {_show(value)} -- write a plain number such as 5")
+        if isinstance(value, _OddNumber):
+            raise _problem(_number_problem(value.text, example)
+                           or f"{_show(value)} is not a plain number -- write a plain number such as {example}")
+        if isinstance(value, str):
+            problem = _number_problem(value, example)
+            if problem:
+                raise _problem(problem)
+        return value
+    return BeforeValidator(check)
 
 
 def _int_range(low: int, high: int, what: str) -> Any:
@@ -208,7 +317,8 @@ def _seconds(value: Decimal) -> Decimal:
     return value
 
 
-Number = Annotated[Decimal, BeforeValidator(_no_bool)]
+Number = Annotated[Decimal, _number_input("100 or 0.25")]
+Whole = Annotated[int, _number_input("5")]
 Name = Annotated[str, AfterValidator(_name)]
 BlockName = Annotated[str, AfterValidator(_block_name)]
 Ccy = Annotated[str, AfterValidator(_ccy)]
@@ -332,7 +442,7 @@ class Twap(_Strategy):
     inst_id: InstId
     side: Side
     total_size: Amount
-    slices: Annotated[int, BeforeValidator(_no_bool), _int_range(1, 1000, "slices")]
+    slices: Annotated[Whole, _int_range(1, 1000, "slices")]
     window_seconds: Seconds
     limit_price: Amount | None = None
 
@@ -341,7 +451,7 @@ class Ladder(_Strategy):
     kind: Literal["ladder"]
     inst_id: InstId
     side: Side
-    levels: Annotated[int, BeforeValidator(_no_bool), _int_range(1, 100, "levels")]
+    levels: Annotated[Whole, _int_range(1, 100, "levels")]
     step_bps: Bps
     total_quote: Amount
 
@@ -369,10 +479,23 @@ STRATEGIES: Final[dict[str, type[_Strategy]]] = {"rebalance": Rebalance, "dca": 
 
 
 def base_url_problem(venue: str, url: str | None) -> str | None:
-    """Why ``url`` must not be used for ``venue`` (also for OKX_BASE_URL at run time), or None."""
+    """Why ``url`` must not be used for ``venue`` (also for OKX_BASE_URL at run time), or None.
+
+    A ``sim`` spec is written for play money, without the per-run cap a live spec must have; on a
+    real OKX host it would trade a real account. The host is compared normalised (``is_okx_host``),
+    so no spelling of it gets through, and only the host is shown: userinfo may hold a password.
+    """
     if url is not None and venue in ("demo", "live") and urlsplit(url).scheme != "https":
         return (f"{venue} venue needs an https base_url, got {_show(url)} -- use https:// "
                 f"(credentials{' and real money' if venue == 'live' else ''} go over this connection)")
+    if url is not None and venue == "sim":
+        try:
+            host = normalized_host(url) if is_okx_host(url) else None
+        except ConfigurationError:  # not a URL with a host: the base_url field reports that
+            host = None
+        if host is not None:
+            return (f"{host} is a real OKX host, but the spec says venue: sim -- use the simulator's URL "
+                    f"(e.g. http://127.0.0.1:8123), or venue: demo or live to trade on OKX")
     return None
 
 
@@ -442,16 +565,19 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
 
-def _construct_decimal(loader: _Loader, node: ScalarNode) -> Decimal | str:
-    text = str(loader.construct_scalar(node)).replace("_", "")
-    special = {".inf": "Infinity", "+.inf": "Infinity", "-.inf": "-Infinity", ".nan": "NaN"}
-    try:
-        return Decimal(special.get(text.lower(), text))
-    except InvalidOperation:
-        return text  # e.g. sexagesimal 1:30.5; the field's validation names the problem
+def _construct_number(loader: _Loader, node: ScalarNode) -> int | Decimal | _OddNumber:
+    """A YAML int or float from its text: plain whole numbers as ``int``, other plain decimals as
+    exact ``Decimal``, anything else (octal, hex, underscores, base 60, inf, nan) kept as text."""
+    text = str(loader.construct_scalar(node))
+    if _PLAIN_INT.fullmatch(text):
+        return int(text)
+    if _PLAIN_DECIMAL.fullmatch(text):
+        return Decimal(text)
+    return _OddNumber(text)
 
 
-_Loader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)  # type: ignore[arg-type]
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_number)  # type: ignore[arg-type]
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_number)  # type: ignore[arg-type]
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -645,7 +771,7 @@ def _type_message(kind: str, value: Any, fallback: str) -> str:
     for kinds, (expected, fix) in _TYPE_MESSAGES.items():
         if kind in kinds:
             got = _show(value)
-            got = f"the number {got}" if isinstance(value, (int, Decimal)) and not isinstance(value, bool) \
+            got = f"the number {got}" if isinstance(value, (int, Decimal, _OddNumber)) and not isinstance(value, bool) \
                 and expected == "text" else got
             return f"expected {expected}, got {got} -- {fix}"
     return f"{fallback} -- see flows/spec.py for what is accepted"
@@ -685,12 +811,75 @@ def parse_spec(text: str, source: str = "<spec>") -> Spec:
         raise SpecError(_format_errors(exc, root, source)) from None
 
 
-def load_spec(path: str | Path) -> Spec:
-    """Read and validate a spec file; every problem is a ``SpecError``, never a traceback."""
+_FILE_KINDS: Final = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                      (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                      (stat.S_ISSOCK, "a socket"))
+
+
+def _not_a_file(path: str | Path, mode: int) -> SpecError | None:
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+    return SpecError([f"{path}: the spec path is {kind}, not a regular file -- give the path of a YAML spec file"])
+
+
+def _too_big(path: str | Path, size: str) -> SpecError:
+    return SpecError([f"{path}: the file is {size} bytes, over the limit of {MAX_FILE_BYTES} (1 MiB) "
+                      f"-- a spec is a short YAML file"])
+
+
+def _read_spec_file(path: str | Path) -> bytes:
+    """At most ``MAX_FILE_BYTES`` of a regular file, never blocking and never reading without end.
+
+    ``stat`` first, so a FIFO, ``/dev/zero`` or a directory is refused without being opened; the
+    open is non-blocking and checked again with ``fstat``, in case the path changed in between; the
+    read stops one byte past the limit, in case the file grew.
+    """
+    def unreadable(reason: str) -> SpecError:
+        return SpecError([f"{path}: cannot read the spec: {reason} -- check the path"])
+
     try:
-        raw = Path(path).read_bytes()
+        info = os.stat(path)
     except OSError as exc:
-        raise SpecError([f"{path}: cannot read the spec: {exc.strerror or exc} -- check the path"]) from None
+        raise unreadable(exc.strerror or str(exc)) from None
+    except ValueError as exc:  # a NUL byte in the path
+        raise unreadable(str(exc)) from None
+    refusal = _not_a_file(path, info.st_mode)
+    if refusal:
+        raise refusal
+    if info.st_size > MAX_FILE_BYTES:
+        raise _too_big(path, str(info.st_size))
+    chunks: list[bytes] = []
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        try:
+            refusal = _not_a_file(path, os.fstat(fd).st_mode)
+            if refusal:
+                raise refusal
+            left = MAX_FILE_BYTES + 1
+            while left > 0:
+                chunk = os.read(fd, min(left, 1 << 16))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise unreadable(exc.strerror or str(exc)) from None
+    raw = b"".join(chunks)
+    if len(raw) > MAX_FILE_BYTES:  # it grew after the stat
+        raise _too_big(path, f"more than {MAX_FILE_BYTES}")
+    return raw
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a spec file; every problem is a ``SpecError``, never a traceback.
+
+    Only a regular file of at most ``MAX_FILE_BYTES`` is read (see ``_read_spec_file``): a spec
+    path given by mistake (a pipe, a device, a huge file) must fail at once, not hang the CLI.
+    """
+    raw = _read_spec_file(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

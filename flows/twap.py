@@ -20,22 +20,30 @@ from flows.planning import PlannedLeg, Skipped, twap_slice
 from flows.spec import Twap
 from okx_tasks import tasks
 from okx_tasks.artifacts import artifact_key
-from okx_tasks.orders import client_order_id
 from okx_tasks.plan import twap_slices
 from okx_tasks.precision import format_decimal
 
 
 @flow(name="twap", flow_run_name=common.flow_run_name, persist_result=False, log_prints=False)
-def twap(spec_path: str, dry_run: bool | None = None, confirm_live: bool = False) -> common.FlowResult:
+def twap(spec_path: str, dry_run: bool | None = None, confirm_live: bool = False, resume: bool = False,
+         restart: bool = False) -> common.FlowResult:
     """Work the spec's TWAP order over ``strategy.window_seconds`` (parameters hold no secret)."""
-    with common.strategy_run(spec_path, dry_run, confirm_live, "twap") as run:
+    with common.strategy_run(spec_path, dry_run, confirm_live, "twap", resume=resume, restart=restart) as run:
         spec, creds, result = run.spec, run.credentials, run.result
         strategy = spec.strategy
         assert isinstance(strategy, Twap)
         log = common.logger()
         instrument = run.instruments[strategy.inst_id]
         # Every slice is priced when its time comes (one the first look skipped may trade later).
-        slices = twap_slices(strategy.total_size, strategy.slices, instrument) if run.plan.interval_s else []
+        legs = [f"s{i + 1}" for i in range(strategy.slices)]
+        total = strategy.total_size
+        if run.resumed is not None:
+            legs = [leg for leg in legs if leg not in run.resumed.legs]
+            total = max(strategy.total_size - run.resumed.done, Decimal(0))
+            result.notes.append(f"resumed run {run.resumed.root}: {format_decimal(run.resumed.done)} already done; "
+                                f"{format_decimal(total)} left over {len(legs)} slice(s)")
+        slices = twap_slices(total, len(legs), instrument) if run.plan.interval_s and legs and total > 0 else []
+        legs = legs[:len(slices)] if len(slices) < len(legs) else legs
         if not run.dry and slices:
             interval = float(run.plan.interval_s or 0)
             progress = create_progress_artifact(0.0, key=artifact_key(spec.name, "progress"),
@@ -43,8 +51,7 @@ def twap(spec_path: str, dry_run: bool | None = None, confirm_live: bool = False
             start = time.monotonic()
             run_left = spec.risk.max_run_notional
             done = Decimal(0)
-            for i, sz in enumerate(slices):
-                leg = f"s{i + 1}"
+            for i, (leg, sz) in enumerate(zip(legs, slices)):
                 wait = start + i * interval - time.monotonic()
                 if wait > 0:
                     time.sleep(wait)
@@ -54,10 +61,9 @@ def twap(spec_path: str, dry_run: bool | None = None, confirm_live: bool = False
                     log.warning("slice %d/%d skipped: %s", i + 1, len(slices), found.reason)
                     result.notes.append(f"slice {leg} skipped: {found.reason}")
                 else:
-                    run.ids[leg] = client_order_id(run.key, spec.name, leg)
+                    run.leg_id(leg)
                     placements = run.place([found], label=leg)
-                    orders = common.settle(creds, placements, timeout_s=min(max(interval * 0.8, 0.5),
-                                                                              common.SETTLE_TIMEOUT_S))
+                    orders = run.settle(placements, timeout_s=min(max(interval * 0.8, 0.5), common.SETTLE_TIMEOUT_S))
                     result.placements += placements
                     result.orders += orders
                     filled = sum((o.filled for o in orders), Decimal(0))

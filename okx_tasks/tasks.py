@@ -112,11 +112,24 @@ def get_instruments(credentials: OkxCredentials, inst_type: str = "SPOT", inst_i
 
 @task(name="okx-place-order", task_run_name="place-order-{order.inst_id}-{order.cl_ord_id}", **TRADE)
 def place_order(credentials: OkxCredentials, order: OrderRequest, instrument: Instrument | None = None,
-                exp_window_ms: int = placement.DEFAULT_EXP_WINDOW_MS) -> placement.Placement:
-    """Place one order at most once, however often Prefect retries this task."""
+                exp_window_ms: int = placement.DEFAULT_EXP_WINDOW_MS,
+                sends: placement.SendLog | None = None) -> placement.Placement:
+    """Place one order at most once, however often Prefect retries this task.
+
+    Args:
+        credentials: the key and venue.
+        order: the order, with its deterministic clOrdId.
+        instrument: checked against before sending, when given.
+        exp_window_ms: how long (exchange time) OKX may still execute the request.
+        sends: where sends are recorded before they leave (the run journal); default: this process.
+
+    Returns:
+        The Placement: placed, adopted (it existed already) or refused with OKX's reason.
+    """
     if instrument is not None:
         order.check(instrument)
-    result = placement.place_once(credentials.get_client(), order, resend=_is_resend(), exp_window_ms=exp_window_ms)
+    result = placement.place_once(credentials.get_client(), order, resend=_is_resend(), exp_window_ms=exp_window_ms,
+                                  sends=sends or placement.PROCESS_SENDS)
     _logger().info("%s %s %s %s @ %s: order %s%s", order.inst_id, order.side, order.ord_type, order.sz,
                    order.px if order.px is not None else "market", result.ord_id,
                    " (already placed, adopted)" if result.adopted else "")
@@ -126,14 +139,27 @@ def place_order(credentials: OkxCredentials, order: OrderRequest, instrument: In
 @task(name="okx-batch-orders", task_run_name="batch-orders-{label}", **TRADE)
 def place_batch_orders(credentials: OkxCredentials, orders: Sequence[OrderRequest],
                        instruments: dict[str, Instrument] | None = None, label: str = "legs",
-                       exp_window_ms: int = placement.DEFAULT_EXP_WINDOW_MS) -> list[placement.Placement]:
-    """Place many orders (20 per request), each at most once; item refusals are returned."""
+                       exp_window_ms: int = placement.DEFAULT_EXP_WINDOW_MS,
+                       sends: placement.SendLog | None = None) -> list[placement.Placement]:
+    """Place many orders (20 per request), each at most once; item refusals are returned.
+
+    Args:
+        credentials: the key and venue.
+        orders: the orders, each with its own deterministic clOrdId.
+        instruments: rules to check each order against before sending.
+        label: names the task run.
+        exp_window_ms: how long (exchange time) OKX may still execute each request.
+        sends: where sends are recorded before they leave (the run journal); default: this process.
+
+    Returns:
+        One Placement per order, in order.
+    """
     if instruments:
         for order in orders:
             if order.inst_id in instruments:
                 order.check(instruments[order.inst_id])
     results = placement.place_batch_once(credentials.get_client(), orders, resend=_is_resend(),
-                                         exp_window_ms=exp_window_ms)
+                                         exp_window_ms=exp_window_ms, sends=sends or placement.PROCESS_SENDS)
     logger = _logger()
     for result in results:
         if result.ok:
@@ -174,6 +200,39 @@ def get_order(credentials: OkxCredentials, inst_id: str, ord_id: str | None = No
 @task(name="okx-pending-orders", task_run_name="pending-orders", **READ)
 def get_pending_orders(credentials: OkxCredentials, inst_id: str | None = None) -> list[Order]:
     return credentials.get_client().pending_orders(inst_id)
+
+
+#: OKX's page size on orders-pending.
+PENDING_PAGE = 100
+
+
+def all_pending_orders(client: Any, inst_id: str | None = None, inst_type: str = "SPOT") -> list[Order]:
+    """Every resting order of the account (or of one instrument), following OKX's ``after``
+    cursor (the ordId of the last order of a page) over as many pages as there are."""
+    found: list[Order] = []
+    after: str | None = None
+    while True:
+        page = client.request("GET", "/api/v5/trade/orders-pending",
+                              params={"instType": inst_type, "instId": inst_id, "after": after,
+                                      "limit": PENDING_PAGE})
+        found += [Order.model_validate(item) for item in page]
+        if len(page) < PENDING_PAGE:
+            return found
+        after = page[-1]["ordId"]
+
+
+@task(name="okx-pending-orders-all", task_run_name="pending-orders-all", **READ)
+def get_all_pending_orders(credentials: OkxCredentials, inst_id: str | None = None) -> list[Order]:
+    """Every resting order, all pages (``get_pending_orders`` reads one page of 100).
+
+    Args:
+        credentials: the key and venue.
+        inst_id: one instrument, or None for all.
+
+    Returns:
+        The orders, newest first.
+    """
+    return all_pending_orders(credentials.get_client(), inst_id)
 
 
 @task(name="okx-order-history", task_run_name="order-history", **READ)

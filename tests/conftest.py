@@ -20,6 +20,13 @@ SECRET = "cafe0000SECRETKEYdo-not-leak-7731"
 PASSPHRASE = "Pass-phrase-do-not-leak-4412"
 
 
+@pytest.fixture(autouse=True)
+def _own_journal(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own run journal (it would otherwise be the user's, shared by all)."""
+    path = tmp_path_factory.mktemp("journal") / "journal.sqlite3"
+    monkeypatch.setenv("OKX_FLOWS_JOURNAL_URL", f"sqlite:///{path}")
+
+
 @pytest.fixture
 def creds() -> ApiCredentials:
     return ApiCredentials(api_key="test-key-1", secret_key=SECRET, passphrase=PASSPHRASE)

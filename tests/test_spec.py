@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from flows.spec import (
     Spec,
     SpecError,
     Twap,
+    MAX_FILE_BYTES,
     base_url_problem,
     check_against_instruments,
     load_spec,
@@ -139,6 +143,83 @@ def test_non_utf8_file(tmp_path: Path) -> None:
     assert str(info.value) == f"{path}:3: the file is not UTF-8 text -- save it as UTF-8"
 
 
+def _within(seconds: float, call: Callable[[], object], unblock: Callable[[], None] = lambda: None) -> object:
+    """``call()``'s result or exception, failing the test (not hanging it) if it blocks."""
+    outcome: list[object] = []
+    thread = threading.Thread(target=lambda: outcome.append(_outcome(call)), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        unblock()
+        pytest.fail(f"still running after {seconds} s")
+    return outcome[0]
+
+
+def _outcome(call: Callable[[], object]) -> object:
+    try:
+        return call()
+    except Exception as exc:  # handed back to the test thread
+        return exc
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "spec.yaml"
+    os.mkfifo(fifo)
+
+    def unblock() -> None:  # a reader stuck in open() returns once a writer opens and closes
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+    result = _within(5, lambda: load_spec(fifo), unblock)
+    assert isinstance(result, SpecError)
+    assert str(result) == (f"{fifo}: the spec path is a FIFO (named pipe), not a regular file -- give the path "
+                           f"of a YAML spec file")
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_device_is_refused_without_reading_it() -> None:
+    result = _within(5, lambda: load_spec("/dev/zero"))
+    assert isinstance(result, SpecError)
+    assert str(result) == ("/dev/zero: the spec path is a character device, not a regular file -- give the path "
+                           "of a YAML spec file")
+
+
+def test_a_symlink_to_a_device_is_refused(tmp_path: Path) -> None:
+    link = tmp_path / "spec.yaml"
+    link.symlink_to("/dev/zero")
+    result = _within(5, lambda: load_spec(link))
+    assert isinstance(result, SpecError) and "character device, not a regular file" in str(result)
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path)
+    assert str(info.value) == (f"{tmp_path}: the spec path is a directory, not a regular file -- give the path of "
+                               f"a YAML spec file")
+
+
+def test_a_file_over_one_mib_is_refused_before_reading(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as handle:  # sparse: the size alone must refuse it
+        handle.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(SpecError) as info:
+        load_spec(big)
+    assert str(info.value) == (f"{big}: the file is {MAX_FILE_BYTES + 1} bytes, over the limit of {MAX_FILE_BYTES} "
+                               f"(1 MiB) -- a spec is a short YAML file")
+    assert info.value.problems == [str(info.value)]
+
+
+def test_a_file_of_exactly_one_mib_is_read_and_then_judged_by_length(tmp_path: Path) -> None:
+    path = tmp_path / "long.yaml"
+    path.write_bytes(b"#" * MAX_FILE_BYTES)
+    with pytest.raises(SpecError, match=r"long.yaml:1: the file is 1048576 characters, over the limit"):
+        load_spec(path)
+
+
+def test_a_path_with_a_nul_byte_is_a_spec_error() -> None:
+    with pytest.raises(SpecError, match="cannot read the spec"):
+        load_spec("spec\0.yaml")
+
+
 def test_check_against_instruments_suggests_close_matches() -> None:
     spec = parse_spec(VALID.replace("ETH: 0.2", "DOGD: 0.2").replace("BTC: 0.1", "ADA: 0.1"), "valid.yaml")
     assert check_against_instruments(spec, SIM_INSTRUMENTS) == [
@@ -160,6 +241,38 @@ def test_base_url_rules() -> None:
     assert base_url_problem("demo", "http://www.okx.com") is not None
     spec = parse_spec(VALID + "venue: live\nbase_url: https://eea.okx.com/\nrisk: {max_run_notional: 100}\n", "v.yaml")
     assert spec.base_url == "https://eea.okx.com"
+
+
+SIM_ON_OKX = ("{host} is a real OKX host, but the spec says venue: sim -- use the simulator's URL "
+              "(e.g. http://127.0.0.1:8123), or venue: demo or live to trade on OKX")
+
+
+@pytest.mark.parametrize(("url", "host"), [
+    ("https://www.okx.com", "www.okx.com"), ("https://WWW.OKX.COM", "www.okx.com"),
+    ("https://www.okx.com.", "www.okx.com"), ("https://www.okx.com:443", "www.okx.com"),
+    ("https://trader:secret@www.okx.com/", "www.okx.com"), ("http://okx.com", "okx.com"),
+    ("https://eea.okx.com", "eea.okx.com"), ("https://aws.okex.com", "aws.okex.com"),
+    ("https://\uff57\uff57\uff57.\uff4f\uff4b\uff58.\uff43\uff4f\uff4d", "www.okx.com"),
+])
+def test_a_sim_spec_refuses_every_spelling_of_a_real_okx_host(url: str, host: str) -> None:
+    assert base_url_problem("sim", url) == SIM_ON_OKX.format(host=host)
+    with pytest.raises(SpecError) as info:
+        parse_spec(VALID + f"venue: sim\nbase_url: '{url}'\n", "s.yaml")
+    if url.isascii():
+        assert str(info.value) == f"s.yaml:7: base_url: {SIM_ON_OKX.format(host=host)}"
+    assert "secret" not in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8123", "http://localhost:8123", "https://okx.com.example.org",
+                                 "https://notokx.com", "not a url"])
+def test_a_sim_spec_may_use_any_other_host(url: str) -> None:
+    assert base_url_problem("sim", url) is None
+
+
+def test_the_sim_host_rule_leaves_demo_and_live_alone() -> None:
+    assert base_url_problem("demo", "https://www.okx.com") is None
+    assert base_url_problem("live", "https://WWW.OKX.COM.") is None
+    assert base_url_problem("sim", None) is None
 
 
 def test_spec_round_trips_through_json() -> None:

@@ -45,4 +45,8 @@ def test_flow_parameters_hold_no_secret():
     for deployment in deployments():
         path, _, function = deployment["entrypoint"].partition(":")
         flow = getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), function)
-        assert set(flow.parameters.properties) == {"spec_path", "dry_run", "confirm_live"}
+        props = flow.parameters.properties
+        assert {"spec_path", "dry_run", "confirm_live"} <= set(props) <= {"spec_path", "dry_run", "confirm_live",
+                                                                          "resume", "restart"}
+        # Beside the spec's path, only switches: nothing a secret could be passed in.
+        assert all("boolean" in str(props[name]) for name in set(props) - {"spec_path"}), props

@@ -13,7 +13,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 import flows.common as common_module
 from flows.rebalance import rebalance
 from okx_sim import SimConfig
-from okx_tasks import placement
+from okx_tasks.journal import Journal
 
 # Overweight BTC and USDT, underweight ETH, no SOL: the plan needs sells AND buys.
 BALANCES = {"USDT": Decimal("50000"), "BTC": Decimal("2"), "ETH": Decimal("10")}
@@ -92,10 +92,11 @@ def test_rerun_of_the_same_flow_run_places_nothing_twice(sim, spec_file, monkeyp
             first_plan["plan"] = real_make_plan(*args, **kwargs)
         else:
             # As if the rerun came later: the first sends' expTime has passed (no 5 s wait).
-            for cl_ord_id in list(placement._last_exp):
-                placement._last_exp[cl_ord_id] = 0
+            monkeypatch.setattr(Journal, "last_send_ms", lambda self, cl_ord_id: 0 if real_last(self, cl_ord_id)
+                                else None)
         return first_plan["plan"]
 
+    real_last = Journal.last_send_ms
     monkeypatch.setattr(common_module, "make_plan", same_plan)
     path = str(spec_file("rebalance", **ROOMY_RISK))
 

@@ -1,0 +1,142 @@
+"""One trading run per account at a time, with Prefect's global concurrency limits.
+
+Two runs that trade one account at once both read the same balances and both trade them:
+double the intended change. Every trading run therefore holds one slot of the global
+concurrency limit ``okx-account-<digest>`` (limit 1; the digest names the account, never the
+key) from before it reconciles and plans until it has settled. A second run waits, saying so
+in its log, for at most ``wait_s``; then it plans from the state the first one left.
+
+Prefect keeps the slot in its database and the *lease* that frees it if the holder dies in
+its lease storage. The server's repossessor frees expired leases, but an ephemeral (temporary)
+server does not run it, and its default lease storage is the memory of that temporary server,
+which dies with the run that held the slot: a SIGKILLed ``okx-flows run`` would keep the
+account locked forever. So in ephemeral mode the CLI puts the leases on disk under
+``PREFECT_HOME`` (shared by every temporary server of that home), and a waiting run frees
+expired leases itself, with Prefect's own revocation code, between attempts. On a real server
+the repossessor does it; give the server a lease storage that outlives it (filesystem, or
+Redis with prefect-redis) so a server restart does not strand slots.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any, Final
+from uuid import UUID
+
+from okx_tasks.errors import ConfigurationError
+
+ENV_LOCK_WAIT: Final = "OKX_FLOWS_ACCOUNT_WAIT_SECONDS"
+#: Set by the CLI when it runs flows on a temporary server whose leases it keeps on disk.
+ENV_REPOSSESS: Final = "OKX_FLOWS_REPOSSESS_LEASES"
+FILESYSTEM_LEASES: Final = "prefect.server.concurrency.lease_storage.filesystem"
+DEFAULT_WAIT_S: Final = 600.0
+#: A holder renews its lease in the background; a dead holder's slot is free this long after.
+LEASE_S: Final = 60.0  # the server's minimum
+_ATTEMPT_S: Final = 5.0
+
+
+class AccountBusy(ConfigurationError):
+    """Another trading run of the same account held the account for longer than we wait."""
+
+
+def lock_name(account: str) -> str:
+    return f"okx-account-{account}"
+
+
+def wait_seconds() -> float:
+    text = os.environ.get(ENV_LOCK_WAIT, "").strip()
+    if not text:
+        return DEFAULT_WAIT_S
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigurationError(f"{ENV_LOCK_WAIT}={text!r} is not a number of seconds -- e.g. 600") from None
+    if not 0 <= value <= 86_400:
+        raise ConfigurationError(f"{ENV_LOCK_WAIT}={text!r} is outside 0..86400 seconds")
+    return value
+
+
+def _ensure_limit(name: str) -> Any:
+    """The limit, created on first use (limit 1); a concurrent creator's 409 is fine."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            return client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            pass
+        try:
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+        except ObjectAlreadyExists:
+            pass
+        return client.read_global_concurrency_limit_by_name(name)
+
+
+def repossess_expired_leases() -> int:
+    """Free the slots of holders whose lease expired (they died), as Prefect's repossessor does.
+
+    Only where leases are on local disk (the CLI's ephemeral mode); returns how many were freed.
+    """
+    if os.environ.get(ENV_REPOSSESS) != "1":
+        return 0
+    from prefect.server.concurrency.lease_storage.filesystem import ConcurrencyLeaseStorage
+    from prefect.server.database import provide_database_interface
+    from prefect.server.services.repossessor import revoke_expired_lease
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def revoke_all() -> int:
+        storage = ConcurrencyLeaseStorage()
+        expired = await storage.read_expired_lease_ids()
+        for lease_id in expired:
+            await revoke_expired_lease(lease_id, db=provide_database_interface(), lease_storage=storage)
+        return len(expired)
+
+    return int(run_coro_as_sync(revoke_all()) or 0)
+
+
+@contextmanager
+def account_lock(account: str, *, holder: UUID | None, log: logging.Logger | logging.LoggerAdapter[Any],
+                 wait_s: float | None = None, label: str = "") -> Iterator[None]:
+    """Hold the account's slot for the duration of the block; wait at most ``wait_s`` for it."""
+    from prefect.client.schemas.objects import ConcurrencyLeaseHolder
+    from prefect.concurrency.sync import concurrency
+
+    name = lock_name(account)
+    wait = wait_seconds() if wait_s is None else wait_s
+    limit = _ensure_limit(name)
+    lease_holder = ConcurrencyLeaseHolder(type="flow_run", id=holder) if holder is not None else None
+    deadline = time.monotonic() + wait
+    said = False
+    with ExitStack() as held:
+        while True:
+            freed = repossess_expired_leases()
+            if freed:
+                log.warning("account %s: freed %d slot(s) of run(s) that died holding the account", account, freed)
+            if not said and limit.active_slots >= limit.limit:
+                log.warning("account %s%s is busy: another trading run holds it; waiting up to %.0f s",
+                            account, f" ({label})" if label else "", wait)
+                said = True
+            attempt = max(0.1, min(_ATTEMPT_S, deadline - time.monotonic()))
+            try:
+                held.enter_context(concurrency(name, occupy=1, timeout_seconds=attempt, lease_duration=LEASE_S,
+                                               strict=True, holder=lease_holder,
+                                               raise_on_lease_renewal_failure=False))
+                break
+            except TimeoutError:
+                if time.monotonic() >= deadline:
+                    raise AccountBusy(
+                        f"account {account}{f' ({label})' if label else ''} stayed busy for {wait:.0f} s: another "
+                        f"trading run holds it -- wait for it to finish, or raise {ENV_LOCK_WAIT}") from None
+                if not said:
+                    log.warning("account %s is busy: another trading run holds it; waiting up to %.0f s",
+                                account, wait)
+                    said = True
+        if said:
+            log.info("account %s: acquired after waiting", account)
+        yield
