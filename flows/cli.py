@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="plan and report, place nothing (overrides the spec)")
     p.add_argument("--confirm-live", action="store_true", help="required to run a spec with venue: live")
     p.add_argument("--sim-state", type=Path, metavar="PATH", help="embedded simulator state file (OKX_SIM_STATE)")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--resume", action="store_true",
+                     help="twap: finish the execution the last run left unfinished, with the same order ids")
+    how.add_argument("--restart", action="store_true",
+                     help="twap: settle the unfinished last run and start the execution over")
 
     p = sub.add_parser("check-key", help="clock drift, permissions and IP whitelist of the OKX_* key")
     p.add_argument("--base-url", help="venue to check against (default OKX_BASE_URL; none: an embedded simulator)")
@@ -94,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+        print(f"{PROG}: interrupted (a trading run cancels what it left resting and journals it; "
+              "the next run of the spec settles anything else)", file=sys.stderr)
         return 130
     except SystemExit as exc:  # argparse inside sim/limits (help, usage errors)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -183,7 +189,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     spec = load_spec(args.spec)
     check_live(spec, args.confirm_live)  # before Prefect starts: refusing costs nothing
+    if (args.resume or args.restart) and spec.strategy.kind != "twap":
+        raise UserError(f"--{'resume' if args.resume else 'restart'} applies to twap specs only; "
+                        f"{args.spec} is a {spec.strategy.kind} spec")
     dry_run = True if args.dry_run else None
+    _terminate_as_interrupt()
     with ExitStack() as stack:
         if uses_embedded_simulator(spec):
             # Up before Prefect: the flow run reuses it instead of starting its own.
@@ -192,6 +202,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{PROG}: running {spec.name} ({spec.strategy.kind}, venue {spec.venue}"
               f"{', dry run' if dry_run or spec.dry_run else ''}) with Prefect "
               f"{'at ' + api if api else 'in ephemeral mode (a temporary local server)'}...", file=sys.stderr, flush=True)
+        if not api:
+            _leases_on_disk()
         flow = _flow(spec.strategy.kind)
         if not api:
             _start_temporary_server_quietly()
@@ -201,7 +213,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         _quiet_task_completions()
         if not args.debug:
             _no_console_tracebacks_for_user_errors()
-        result = flow(spec_path=args.spec, dry_run=dry_run, confirm_live=args.confirm_live)
+        options = {"resume": True} if args.resume else {"restart": True} if args.restart else {}
+        result = flow(spec_path=args.spec, dry_run=dry_run, confirm_live=args.confirm_live, **options)
     print_result(result, sys.stdout)
     print(f"done in {time.monotonic() - started:.1f} s", file=sys.stdout)
     return 0
@@ -227,11 +240,75 @@ def _start_temporary_server_quietly() -> None:
     try:
         with open(log_path, "ab") as log:
             os.dup2(log.fileno(), 2)
-        SubprocessASGIServer().start()
+        server = SubprocessASGIServer()
+        server.start()
     finally:
         sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
+    if server.server_process is not None:
+        _reap_with_this_process(server.server_process.pid)
+
+
+#: Runs beside ``okx-flows run``: when that process is gone (even SIGKILLed, when no atexit
+#: handler runs), stop the temporary Prefect server it started, and exit with it.
+_REAPER = """
+import os, signal, sys, time
+parent, server = int(sys.argv[1]), int(sys.argv[2])
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+while alive(server):
+    if os.getppid() != parent:
+        for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 0.0)):
+            try:
+                os.kill(server, sig)
+            except ProcessLookupError:
+                break
+            end = time.monotonic() + wait
+            while time.monotonic() < end and alive(server):
+                time.sleep(0.1)
+        break
+    time.sleep(0.5)
+"""
+
+
+def _reap_with_this_process(server_pid: int) -> None:
+    """Make the temporary server die with this process, however it dies."""
+    import subprocess
+
+    subprocess.Popen([sys.executable, "-c", _REAPER, str(os.getpid()), str(server_pid)],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True, close_fds=True)
+
+
+def _leases_on_disk() -> None:
+    """Keep concurrency leases under PREFECT_HOME, so a run that dies holding the account lock
+    does not hold it forever (see ``flows.account_lock``); set before the temporary server starts."""
+    from flows.account_lock import ENV_REPOSSESS, FILESYSTEM_LEASES
+
+    os.environ.setdefault("PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE", FILESYSTEM_LEASES)
+    os.environ[ENV_REPOSSESS] = "1"
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM (a worker stopping, ``kill``) unwinds like Ctrl-C, so a trading run cancels what
+    it left resting and the temporary server is stopped; SIGKILL is left to the next run."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _flow(kind: str) -> Any:
@@ -331,8 +408,12 @@ def print_result(result: Any, out: TextIO) -> None:
     print(f"flow run {result.flow_run_id}", file=out)
     _print_plan(result.plan, out)
     if result.placements:
-        print(f"Orders: {sum(p.ok for p in result.placements)} placed"
-              + (f", {len(result.refused)} refused" if result.refused else ""), file=out)
+        adopted = sum(p.adopted for p in result.placed)
+        print(f"Orders: {len(result.placed)} placed"
+              + (f" ({adopted} already on the exchange from an earlier attempt: adopted, not sent again)"
+                 if adopted else "")
+              + (f", {len(result.refused)} refused" if result.refused else "")
+              + (f", {len(result.unknown)} unknown (may be live)" if result.unknown else ""), file=out)
         for o in result.orders:
             print(f"  {o.inst_id:<10} {o.side:<4} {_num(o.sz):>14} @ {_num(o.px):<12} filled {_num(o.filled)}"
                   f"{' avg ' + _num(o.avg_px) if o.avg_px else ''}  {o.state.value}", file=out)
@@ -358,7 +439,7 @@ def cmd_check_key(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from flows.spec import base_url_problem
     from okx_tasks.auth import ENV_API_KEY, ENV_PASSPHRASE, ENV_SECRET_KEY, ApiCredentials
     from okx_tasks.client import OkxClient
-    from okx_tasks.hosts import ENV_BASE_URL
+    from okx_tasks.hosts import ENV_BASE_URL, normalized_host
 
     out = out or sys.stdout
     base_url = args.base_url or os.environ.get(ENV_BASE_URL, "").strip() or None
@@ -379,6 +460,11 @@ def cmd_check_key(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 problem = base_url_problem("demo", base_url)
                 if problem:
                     raise UserError(problem)
+            if base_url is not None and _plain_http(base_url) and not _is_local(base_url):
+                # The key, passphrase and a signature would cross the network in clear text.
+                raise UserError(
+                    f"refusing plain http to {normalized_host(base_url)}: the API key and passphrase would be "
+                    "sent unencrypted -- use https://, or http only for a simulator on this machine (127.0.0.1)")
             creds = ApiCredentials.from_env()
             where = base_url or f"the OKX {args.region} host"
         client = stack.enter_context(OkxClient(creds, base_url=base_url, region=args.region, demo=args.demo))
@@ -414,10 +500,16 @@ def cmd_check_key(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def _is_local(url: str | None) -> bool:
+    """True when ``url`` is this machine (loopback), where plain http and no IP whitelist are fine."""
+    from okx_tasks.hosts import is_loopback
+
+    return url is not None and is_loopback(url)
+
+
+def _plain_http(url: str) -> bool:
     from urllib.parse import urlsplit
 
-    host = urlsplit(url).hostname if url else None
-    return host in ("127.0.0.1", "localhost", "::1")
+    return urlsplit(url.strip()).scheme.lower() == "http"
 
 
 # -- sim and limits -------------------------------------------------------------------------------

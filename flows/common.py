@@ -408,6 +408,9 @@ class _LookFirst:
     def record_sends(self, orders: Sequence[OrderRequest], exp_ms: int) -> None:
         self.inner.record_sends(orders, exp_ms)
 
+    def record_refusal(self, orders: Sequence[OrderRequest], error: str) -> None:
+        self.inner.record_refusal(orders, error)
+
 
 def account_of(venue: Venue, credentials: OkxCredentials) -> str:
     """The account digest: where (venue) and whose (OKX uid) -- never the key itself."""

@@ -428,6 +428,10 @@ class Dca(_Strategy):
     inst_id: InstId
     quote_amount: Amount
     max_price: Amount | None = None
+    #: One buy per slot of this many seconds (UTC, from the epoch): the slot is part of the
+    #: order's identity, so a rerun for the same slot adopts its order instead of buying again.
+    #: Match it to the schedule (daily cron: 86400).
+    slot_seconds: Annotated[Whole, _int_range(60, 31_622_400, "slot_seconds")] = 86_400
 
     def risk_problem(self, risk: Risk) -> PydanticCustomError | None:
         for limit, name in ((risk.max_order_notional, "max_order_notional"), (risk.max_run_notional, "max_run_notional")):

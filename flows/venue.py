@@ -25,11 +25,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from flows.spec import Spec, base_url_problem
 from okx_tasks.errors import ConfigurationError
-from okx_tasks.hosts import ENV_BASE_URL, REGIONS
+from okx_tasks.hosts import ENV_BASE_URL, is_okx_host
 
 #: Overrides where the embedded simulator keeps its state (the CLI's ``--sim-state`` sets it).
 ENV_SIM_STATE = "OKX_SIM_STATE"
@@ -77,9 +76,9 @@ def _check_url(spec: Spec, url: str | None) -> None:
     problem = base_url_problem(spec.venue, url)
     if problem:
         raise ConfigurationError(problem)
-    host = urlsplit(url).hostname if url else None
-    real_hosts = {urlsplit(u).hostname for u in REGIONS.values()} | {"okx.com", "openapi.okx.com", "aws.okx.com"}
-    if spec.venue == "sim" and (url is None or host in real_hosts):
+    # is_okx_host normalises case, trailing dots, userinfo, port and IDNA, and takes every
+    # subdomain of okx.com/okex.com, so no spelling of a real host slips past as "not OKX".
+    if spec.venue == "sim" and (url is None or is_okx_host(url)):
         raise ConfigurationError(
             f"spec {spec.name!r} says venue: sim but its key points at {url or 'the default OKX host'} "
             "-- set base_url to the simulator's URL, or venue: demo/live for OKX itself")

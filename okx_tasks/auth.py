@@ -16,13 +16,41 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationInfo, field_validator
 
 from okx_tasks.errors import ConfigurationError
 
 ENV_API_KEY: Final = "OKX_API_KEY"
 ENV_SECRET_KEY: Final = "OKX_SECRET_KEY"
 ENV_PASSPHRASE: Final = "OKX_PASSPHRASE"
+
+#: What OKX keys, secrets and passphrases are made of: printable ASCII (space to tilde).
+_PRINTABLE_ASCII: Final = frozenset(chr(c) for c in range(0x20, 0x7F))
+
+
+def credential_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an OKX credential, or None; never quotes the value.
+
+    The key and passphrase travel as HTTP headers: a newline or CR would split the header (and
+    http.client's refusal quotes the whole value), a non-Latin-1 character fails to encode with
+    an error that quotes it. A typographic quote or a stray tab is a copy-paste accident, never
+    part of a real OKX credential, so all of these are refused up front, by name only.
+    """
+    if all(ch in _PRINTABLE_ASCII for ch in value):
+        return None
+    if any(ch < " " or ch == "\x7f" for ch in value):
+        return "contains a control character (newline, carriage return, tab, NUL...)"
+    return "contains non-ASCII characters"
+
+
+def check_credential(value: str, name: str) -> None:
+    """Raise a one-line ConfigurationError naming ``name`` (never the value) if ``value`` is unusable."""
+    problem = credential_problem(value)
+    if problem is not None:
+        raise ConfigurationError(
+            f"{name} {problem} -- copy it exactly as OKX showed it (OKX keys, secrets and passphrases "
+            "are plain ASCII)")
+
 
 #: A clock returns Unix time in milliseconds. Injected wherever time matters, so tests can freeze it.
 Clock = Callable[[], int]
@@ -36,11 +64,21 @@ def system_clock() -> int:
 class ApiCredentials(BaseModel):
     """An OKX API key with its secret and passphrase; the secrets never show in repr or str."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Validation errors must never quote a credential back.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     api_key: str
     secret_key: SecretStr
     passphrase: SecretStr
+
+    @field_validator("api_key", "secret_key", "passphrase")
+    @classmethod
+    def _printable_ascii(cls, value: str | SecretStr, info: ValidationInfo) -> str | SecretStr:
+        # A ConfigurationError (not a ValueError) passes through pydantic unwrapped: the user
+        # gets the one-line message, and no ValidationError quoting the input is ever built.
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        check_credential(text, str(info.field_name))
+        return value
 
     @field_validator("api_key")
     @classmethod
@@ -51,9 +89,9 @@ class ApiCredentials(BaseModel):
 
     @field_validator("secret_key", "passphrase")
     @classmethod
-    def _secret_not_blank(cls, value: SecretStr, info: object) -> SecretStr:
+    def _secret_not_blank(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
         if not value.get_secret_value().strip():
-            name = getattr(info, "field_name", "secret")
+            name = info.field_name or "secret"
             env = ENV_SECRET_KEY if name == "secret_key" else ENV_PASSPHRASE
             raise ValueError(f"the {name.replace('_', ' ')} is empty: set {env} or pass {name}")
         return value
@@ -71,12 +109,8 @@ class ApiCredentials(BaseModel):
                 "(or pass the credentials explicitly, or use an OkxCredentials block)"
             )
         for name in names:
-            if not env[name].strip().isascii():
-                # It could not even be sent (HTTP headers are Latin-1): say which one, not UnicodeEncodeError.
-                raise ConfigurationError(
-                    f"{name} contains non-ASCII characters -- copy it exactly as OKX showed it "
-                    "(OKX keys, secrets and passphrases are plain ASCII)"
-                )
+            # Checked here too, so the message names the variable rather than the field.
+            check_credential(env[name].strip(), name)
         return cls(
             api_key=env[ENV_API_KEY].strip(),
             secret_key=SecretStr(env[ENV_SECRET_KEY].strip()),
@@ -140,6 +174,10 @@ class Signer:
         clock: Clock = system_clock,
         demo: bool = False,
     ) -> None:
+        # Checked again: credentials built with model_construct skip validation, and a header
+        # value http.client refuses comes back quoted in its error.
+        check_credential(credentials.api_key, "api_key")
+        check_credential(credentials.passphrase.get_secret_value(), "passphrase")
         self._api_key = credentials.api_key
         self._passphrase = credentials.passphrase
         self._mac = _keyed_mac(credentials.secret_key.get_secret_value().encode())
@@ -150,6 +188,10 @@ class Signer:
 
     def __repr__(self) -> str:
         return f"Signer(api_key={self._api_key!r}, offset_ms={self.offset_ms})"
+
+    def redact(self, text: str) -> str:
+        """``text`` with the passphrase masked: for quoting what a venue sent back."""
+        return text.replace(self._passphrase.get_secret_value(), "***")
 
     def timestamp(self) -> str:
         return format_timestamp(self._clock() + self.offset_ms)

@@ -13,9 +13,9 @@ import threading
 from typing import Any, ClassVar, Literal
 
 from prefect.blocks.abstract import CredentialsBlock
-from pydantic import Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
-from okx_tasks.auth import ApiCredentials
+from okx_tasks.auth import ApiCredentials, check_credential
 from okx_tasks.client import OkxClient
 from okx_tasks.hosts import ENV_BASE_URL
 
@@ -51,6 +51,18 @@ class OkxCredentials(CredentialsBlock):
         default=None, description="Regional host to use when no base URL is given."
     )
     demo: bool = Field(default=False, description="OKX demo trading (adds x-simulated-trading: 1).")
+
+    # Merged into Block's config: a validation error never quotes a field's value.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    @field_validator("api_key", "secret_key", "passphrase")
+    @classmethod
+    def _printable_ascii(cls, value: str | SecretStr, info: ValidationInfo) -> str | SecretStr:
+        # Raised as ConfigurationError, which pydantic does not wrap, both when the block is
+        # built and when it is loaded: the user sees one line naming the field, never its value.
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        check_credential(text, f"OkxCredentials field {info.field_name}")
+        return value
 
     @classmethod
     def from_env(cls, *, base_url: str | None = None, demo: bool | None = None) -> OkxCredentials:

@@ -14,20 +14,29 @@ knows whether repeating is safe.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import logging
 import os
+import re
+import socket
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final
-from urllib.parse import quote, urlencode, urlsplit
+from typing import Any, Final, NoReturn
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import requests
+import urllib3
+from requests.cookies import RequestsCookieJar
 from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from okx_tasks.auth import ApiCredentials, Clock, Signer, mask_headers, system_clock
 from okx_tasks.errors import (
+    AmbiguousReply,
     ConfigurationError,
     ConnectionFailed,
     ErrorContext,
@@ -36,6 +45,7 @@ from okx_tasks.errors import (
     OkxError,
     OrderNotFound,
     RequestTimeout,
+    UnexpectedReply,
     from_code,
     hint_for,
 )
@@ -60,6 +70,13 @@ log = logging.getLogger(__name__)
 ENV_RATE_LIMIT_URL: Final = "OKX_RATE_LIMIT_URL"
 DEFAULT_CONNECT_TIMEOUT: Final = 3.05
 DEFAULT_READ_TIMEOUT: Final = 10.0
+#: Bound on a whole call: connect, send, headers and body. The read timeout is per socket read,
+#: so a server trickling one byte at a time would never trip it.
+DEFAULT_TOTAL_TIMEOUT: Final = 30.0
+#: The largest answer read; OKX's biggest pages are a few hundred KiB.
+MAX_BODY_BYTES: Final = 32 * 1024 * 1024
+#: How often the client re-learns the exchange clock even without a timestamp refusal.
+TIME_SYNC_INTERVAL_S: Final = 600.0
 #: Extra width of each rate window the client honours. Requests are stamped when their answer
 #: arrives (``SlidingWindowLimiter.hold``), which already covers network delay; this only absorbs
 #: clock granularity.
@@ -82,6 +99,165 @@ def shared_limiter(base_url: str, slack: float = DEFAULT_RATE_SLACK) -> SlidingW
         if limiter is None:
             limiter = _limiters[base_url] = SlidingWindowLimiter(slack=slack)
         return limiter
+
+
+# -- the total deadline ------------------------------------------------------------------------
+
+
+#: The real monotonic clock, held where freezegun (which swaps module attributes that are the
+#: time functions) does not reach: deadlines and sync ages must not jump when a test freezes
+#: the wall clock around a running client.
+_REAL_CLOCKS: Final = {"monotonic": time.monotonic}
+
+
+def _monotonic() -> float:
+    return _REAL_CLOCKS["monotonic"]()
+
+
+class _Watch:
+    """One call's deadline and the socket it currently uses."""
+
+    __slots__ = ("deadline", "sock", "fired")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.sock: socket.socket | None = None
+        self.fired = False
+
+    def attach(self, sock: socket.socket | None) -> None:
+        if sock is None or sock is self.sock:
+            return
+        self.sock = sock
+        if self.fired:  # the deadline passed while the connection was being made
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # The plain-socket shutdown, also for a TLS socket: it wakes a blocked read (which then
+    # fails) without touching the TLS object another thread is using.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One thread per process that shuts down the socket of every call past its deadline.
+
+    Arming and disarming a call take one lock each and wake the thread only when the new
+    deadline is the earliest; the thread sleeps until the earliest deadline it knows of, so a
+    process making back-to-back calls wakes it about once per ``total_timeout``. Calls in flight
+    are few (one per thread), so finding the earliest is a scan, not a heap.
+    """
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self._reset()
+
+    def _reset(self) -> None:
+        """Fresh state (also in a forked child: the parent's thread and lock do not come along)."""
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._active: dict[int, _Watch] = {}
+        self._next_wake = float("inf")
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def arm(self, timeout: float) -> _Watch:
+        watch = _Watch(_monotonic() + timeout)
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid():  # first use, or a forked child
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="okx-deadline", daemon=True)
+                self._thread.start()
+            self._active[id(watch)] = watch
+            if watch.deadline < self._next_wake:
+                self._next_wake = watch.deadline
+                self._wake.notify()
+        self.local.watch = watch
+        return watch
+
+    def disarm(self, watch: _Watch) -> None:
+        self.local.watch = None
+        with self._lock:
+            # Under the lock: once this returns, the thread never touches the socket again
+            # (the pool may hand it to the next call).
+            self._active.pop(id(watch), None)
+
+    def _run(self) -> None:
+        with self._lock:
+            while True:
+                now = _monotonic()
+                earliest = float("inf")
+                for key, watch in list(self._active.items()):
+                    if watch.deadline <= now:
+                        watch.fired = True
+                        del self._active[key]
+                        if watch.sock is not None:
+                            _shut(watch.sock)
+                    elif watch.deadline < earliest:
+                        earliest = watch.deadline
+                self._next_wake = earliest
+                self._wake.wait(None if earliest == float("inf") else earliest - now)
+
+
+_WATCHDOG: Final = _Watchdog()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_WATCHDOG._reset)
+
+
+def _attach_current(sock: socket.socket | None) -> None:
+    watch = getattr(_WATCHDOG.local, "watch", None)
+    if watch is not None:
+        watch.attach(sock)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """Hands its socket to the current call's deadline, on connect and on every reuse."""
+
+    def connect(self) -> None:
+        super().connect()
+        _attach_current(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        _attach_current(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _attach_current(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        _attach_current(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS: Final = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """An HTTPAdapter whose connections report their sockets to the client's total deadline.
+
+    Mount it on a session you pass to ``OkxClient(session=...)`` to keep the deadline: without
+    it only the per-read timeout applies.
+    """
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)  # type: ignore[assignment]
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> urllib3.PoolManager:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)  # type: ignore[assignment]
+        return manager
 
 
 def encode_query(params: Mapping[str, object] | None) -> str:
@@ -111,6 +287,11 @@ class OkxClient:
     ``credentials`` may be omitted for public market data. ``limiter`` defaults to the shared
     Redis budget when ``OKX_RATE_LIMIT_URL`` is set (see docs/rate-limits.md), else to the
     process-wide limiter of the venue; pass ``rate_limit=False`` only when something else throttles.
+
+    ``total_timeout`` bounds every call from connect to the last body byte (``read_timeout``
+    only bounds each socket read). With ``time_sync`` (the default) the client learns the
+    exchange clock before its first private call and every ``TIME_SYNC_INTERVAL_S`` after, so
+    timestamps and ``now_ms()`` (hence every ``expTime``) are exchange time, not local time.
     """
 
     def __init__(
@@ -122,6 +303,8 @@ class OkxClient:
         demo: bool = False,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
+        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+        time_sync: bool = True,
         clock: Clock = system_clock,
         limiter: Limiter | None = None,
         rate_limit: bool = True,
@@ -134,6 +317,14 @@ class OkxClient:
         self._user = credentials.api_key if credentials else ""
         self._clock = clock
         self._timeout = (connect_timeout, read_timeout)
+        if not total_timeout > 0:
+            raise ConfigurationError(f"total_timeout must be positive, got {total_timeout!r}")
+        self._total_timeout = float(total_timeout)
+        self._time_sync = time_sync
+        #: _monotonic() of the last clock sync, None before the first.
+        self._synced_at: float | None = None
+        self._sync_lock = threading.Lock()
+        self._offset_ms = 0
         if limiter is None and rate_limit and os.environ.get(ENV_RATE_LIMIT_URL):
             # Several workers on one key: draw from the budget they share (imported lazily,
             # redis costs ~70 ms to import).
@@ -143,10 +334,13 @@ class OkxClient:
         self._limiter = (limiter or shared_limiter(self.base_url)) if rate_limit else None
         self._ip_key = urlsplit(self.base_url).netloc
         self._session = session or requests.Session()
+        #: Our own adapter is called directly (Session.send's hooks, cookies and redirect
+        #: bookkeeping are all unused here); a caller's session goes through Session.send.
+        self._adapter: requests.adapters.HTTPAdapter | None = None
         if session is None:
-            adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-            self._session.mount("http://", adapter)
-            self._session.mount("https://", adapter)
+            self._adapter = DeadlineAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+            self._session.mount("http://", self._adapter)
+            self._session.mount("https://", self._adapter)
         # Proxy settings are read once: per-request environment lookups cost more than signing.
         self._proxies = requests.utils.get_environ_proxies(self.base_url) if self._session.trust_env else {}
         self._public_headers = {"Content-Type": "application/json"}
@@ -177,7 +371,7 @@ class OkxClient:
     @property
     def clock_offset_ms(self) -> int:
         """Server clock minus local clock, as learned by the last sync (0 before any)."""
-        return self._signer.offset_ms if self._signer else 0
+        return self._signer.offset_ms if self._signer else self._offset_ms
 
     # -- the one request path -------------------------------------------------------------
 
@@ -198,6 +392,8 @@ class OkxClient:
                 f"{method} {path} needs API credentials: set OKX_API_KEY, OKX_SECRET_KEY and "
                 "OKX_PASSPHRASE, or pass credentials to the client"
             )
+        if private and self._time_sync:
+            self._sync_if_due()
         query = encode_query(params)
         request_path = f"{path}?{query}" if query else path
         body = "" if payload is None else encode_body(payload)
@@ -222,30 +418,94 @@ class OkxClient:
         # and the request counts as in flight until its answer is in.
         with self._limiter.hold(wanted) if self._limiter is not None and wanted else _NO_LIMIT:
             prepared = self._prepare(method, request_path, body, private, extra)
-            try:
-                response = self._session.send(prepared, timeout=self._timeout, allow_redirects=False,
-                                              proxies=self._proxies)
-            except requests.exceptions.ConnectTimeout as exc:
-                raise ConnectionFailed(f"could not connect to {self.base_url} in time ({exc.__class__.__name__})",
-                                       request=f"{method} {_path_only(request_path)}") from None
-            except requests.exceptions.Timeout:
-                raise RequestTimeout(f"no answer from {self.base_url} within {self._timeout[1]} s; "
-                                     "the request may or may not have been applied",
-                                     request=f"{method} {_path_only(request_path)}") from None
-            except requests.exceptions.ConnectionError as exc:
-                cls = ConnectionFailed if _never_connected(exc) else NetworkError
-                raise cls(f"connection to {self.base_url} failed: {_reason(exc)}",
-                          request=f"{method} {_path_only(request_path)}") from None
-        status = response.status_code
+            status, content, headers = self._exchange(prepared, method, request_path)
+        return self._envelope(status, content, headers, method, request_path), status
+
+    def _exchange(self, prepared: requests.PreparedRequest, method: str,
+                  request_path: str) -> tuple[int, bytes, Mapping[str, str]]:
+        """Send and read the whole answer within ``total_timeout``; never follows a redirect."""
+        what = f"{method} {_path_only(request_path)}"
+        watch = _WATCHDOG.arm(self._total_timeout)
         try:
-            envelope = json.loads(response.content)
-            if not isinstance(envelope, dict):
-                raise ValueError("not an object")
+            try:
+                if self._adapter is not None:
+                    response = self._adapter.send(prepared, stream=True, timeout=self._timeout,
+                                                  verify=self._session.verify, cert=self._session.cert,
+                                                  proxies=self._proxies)
+                else:
+                    # Session.send looks for a redirect target even when not following it,
+                    # which needs the cookie jar a hand-prepared request lacks.
+                    prepared._cookies = RequestsCookieJar()  # type: ignore[attr-defined]
+                    response = self._session.send(prepared, stream=True, timeout=self._timeout,
+                                                  allow_redirects=False, proxies=self._proxies)
+                content = _read_capped(response, what)
+            except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError,
+                    http.client.HTTPException, OSError, ValueError) as exc:
+                if watch.fired:
+                    raise RequestTimeout(f"no complete answer from {self.base_url} within the total timeout of "
+                                         f"{self._total_timeout:g} s; the request may or may not have been applied",
+                                         request=what) from None
+                self._raise_transport(exc, what)
+        finally:
+            _WATCHDOG.disarm(watch)
+        return response.status_code, content, response.headers
+
+    def _raise_transport(self, exc: BaseException, what: str) -> NoReturn:
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            raise ConnectionFailed(f"could not connect to {self.base_url} in time ({exc.__class__.__name__})",
+                                   request=what) from None
+        if isinstance(exc, requests.exceptions.Timeout):
+            raise RequestTimeout(f"no answer from {self.base_url} within {self._timeout[1]} s; "
+                                 "the request may or may not have been applied", request=what) from None
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            cls = ConnectionFailed if _never_connected(exc) else NetworkError
+            raise cls(f"connection to {self.base_url} failed: {_reason(exc)}", request=what) from None
+        if isinstance(exc, ValueError):
+            # http.client and requests refuse a header or URL they cannot send with an error
+            # that quotes it; a header may hold the passphrase, so that text is not passed on.
+            raise ConfigurationError(
+                "the request could not be sent: a header or the URL holds characters HTTP does not allow "
+                "-- check the credentials and base_url for stray characters", request=what) from None
+        raise NetworkError(f"connection to {self.base_url} failed: {_reason(exc)}", request=what) from None
+
+    def _envelope(self, status: int, content: bytes, headers: Mapping[str, str], method: str,
+                  request_path: str) -> dict[str, Any]:
+        """The OKX envelope of an answer, or one clear error for anything else."""
+        what = f"{method} {_path_only(request_path)}"
+        if 300 <= status < 400:
+            location = headers.get("Location") or ""
+            target = urljoin(self.base_url + request_path, location) if location else ""
+            parts = urlsplit(target)
+            final = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else "the host it names"
+            raise UnexpectedReply(
+                f"HTTP {status}: the venue redirected to {_printable(location, 160) or '(no Location)'}; "
+                "signed requests are not followed", http_status=status, request=what,
+                hint=f"set base_url to the final host ({_printable(final, 120)})")
+        try:
+            envelope = json.loads(content)
         except ValueError:
-            cls = ExchangeUnavailable if status >= 500 or status == 429 else OkxError
-            raise cls(f"HTTP {status} with a body that is not OKX JSON ({response.content[:80]!r})",
-                      http_status=status, request=f"{method} {_path_only(request_path)}") from None
-        return envelope, status
+            envelope = None
+        if isinstance(envelope, dict) and "code" in envelope:
+            return envelope
+        shape = "JSON that is not an OKX envelope" if envelope is not None else "a body that is not OKX JSON"
+        text = f"HTTP {status} with {shape} ({self._excerpt(content, headers)})"
+        if status >= 500 or status == 429:
+            raise ExchangeUnavailable(text, http_status=status, request=what)
+        if _is_trade_write(method, request_path):
+            raise AmbiguousReply(text + "; the request may or may not have been applied", http_status=status,
+                                 request=what, hint="look the order up by its clOrdId")
+        raise UnexpectedReply(text, http_status=status, request=what)
+
+    def _excerpt(self, content: bytes, headers: Mapping[str, str]) -> str:
+        """A short, printable, secret-free excerpt of an answer for an error message."""
+        kind = (headers.get("Content-Type") or "no content type").split(";", 1)[0].strip()
+        text = content[:4096].decode("utf-8", "replace")
+        title = _TITLE.search(text)
+        shown = f"title {_printable(title.group(1), 80)!r}" if title else (
+            repr(_printable(text, 80)) if text.strip() else "empty")
+        if self._signer is not None:
+            shown = self._signer.redact(shown)
+        return f"{_printable(kind, 40)}, {len(content)} bytes: {shown}"
 
     def _prepare(self, method: str, request_path: str, body: str, private: bool,
                  extra: Mapping[str, str] | None) -> requests.PreparedRequest:
@@ -278,9 +538,18 @@ class OkxClient:
 
     def _check(self, envelope: dict[str, Any], status: int, method: str, path: str) -> dict[str, Any]:
         code = str(envelope.get("code", ""))
-        if code == "0" and status < 400:
-            return envelope
         data = envelope.get("data")
+        if code == "0" and status < 400:
+            if not isinstance(data, list):
+                # Every V5 answer carries a data list; without one the endpoint methods cannot
+                # read it, and for an order it cannot say what happened.
+                text = f"HTTP {status} OKX answer with code 0 but no data list"
+                if _is_trade_write(method, path):
+                    raise AmbiguousReply(text + "; the request may or may not have been applied",
+                                         http_status=status, request=f"{method} {path}",
+                                         hint="look the order up by its clOrdId")
+                raise UnexpectedReply(text, http_status=status, request=f"{method} {path}")
+            return envelope
         if code in ("1", "2") and isinstance(data, list) and data and isinstance(data[0], dict) and "sCode" in data[0]:
             return envelope  # per-item outcomes: the endpoint method decides
         context = self._error_context
@@ -289,18 +558,33 @@ class OkxClient:
                                    clock_offset_ms=self.clock_offset_ms)
         if not code:
             code = "50026" if status >= 500 else ""
-        raise from_code(code, str(envelope.get("msg", "")).strip(), http_status=status,
+        raise from_code(code, _printable(str(envelope.get("msg", "")).strip(), 300), http_status=status,
                         hint=hint_for(code, context), request=f"{method} {path}")
 
     def item_error(self, ack: OrderAck, method: str, path: str) -> OkxError | None:
-        """The exception an item's sCode stands for, or None when the item succeeded."""
+        """The exception an item's sCode stands for, or None when the item succeeded.
+
+        An item with sCode "0" but no ``ordId`` did not prove anything was placed: it gets an
+        ``AmbiguousReply`` (``outcome_unknown``), so the caller looks the order up by clOrdId.
+        """
         if ack.ok:
             return None
+        request = f"{method} {path}" + (f" clOrdId={ack.cl_ord_id}" if ack.cl_ord_id else "")
+        if ack.s_code == "0":
+            return AmbiguousReply("the answer says success but carries no ordId; the request may or may not "
+                                  "have been applied", code="0", request=request,
+                                  hint="look the order up by its clOrdId")
         return from_code(ack.s_code, ack.s_msg.strip(), hint=hint_for(ack.s_code, self._error_context),
-                         request=f"{method} {path}" + (f" clOrdId={ack.cl_ord_id}" if ack.cl_ord_id else ""))
+                         request=request)
 
     def _single_ack(self, envelope: dict[str, Any], method: str, path: str) -> OrderAck:
-        ack = OrderAck.model_validate(envelope["data"][0])
+        data = envelope["data"]
+        item = data[0] if data else None
+        if not isinstance(item, dict):
+            raise AmbiguousReply("the answer carries no order item; the request may or may not have been applied",
+                                 code=str(envelope.get("code", "")), request=f"{method} {path}",
+                                 hint="look the order up by its clOrdId")
+        ack = OrderAck.model_validate(item)
         error = self.item_error(ack, method, path)
         if error is not None:
             raise error
@@ -313,15 +597,36 @@ class OkxClient:
         return ServerTime.model_validate(data[0])
 
     def sync_time(self) -> int:
-        """Learn the server clock; every later timestamp carries the offset. Returns it in ms."""
+        """Learn the server clock; every later timestamp carries the offset.
+
+        The client calls this itself before its first private call, every
+        ``TIME_SYNC_INTERVAL_S`` after, and after a timestamp refusal (50102).
+
+        Returns:
+            Server clock minus local clock, in ms.
+        """
         before = self._clock()
         server = self.server_time().ts
         after = self._clock()
+        if server is None:
+            raise UnexpectedReply("GET /api/v5/public/time answered without a ts", request="GET /api/v5/public/time")
         offset = server - (before + after) // 2
         if self._signer is not None:
             self._signer.offset_ms = offset
+        self._offset_ms = offset
+        self._synced_at = _monotonic()
         log.info("OKX clock offset %+d ms (round trip %d ms)", offset, after - before)
         return offset
+
+    def _sync_if_due(self) -> None:
+        """Sync the clock when never synced or when the last sync is too old (one thread does it)."""
+        synced = self._synced_at
+        if synced is not None and 0 <= _monotonic() - synced < TIME_SYNC_INTERVAL_S:
+            return
+        with self._sync_lock:
+            synced = self._synced_at
+            if synced is None or not 0 <= _monotonic() - synced < TIME_SYNC_INTERVAL_S:
+                self.sync_time()
 
     def instruments(self, inst_type: str = "SPOT", inst_id: str | None = None) -> list[Instrument]:
         data = self._call("GET", "/api/v5/public/instruments", params={"instType": inst_type, "instId": inst_id},
@@ -472,7 +777,13 @@ class OkxClient:
         return list(self._call(method.upper(), path, params=params, payload=payload, private=private).get("data") or [])
 
     def now_ms(self) -> int:
-        """The venue's clock as this client knows it (local clock plus the learned offset)."""
+        """The venue's clock: local clock plus the learned offset.
+
+        For a client with credentials this syncs first when due (see ``time_sync``), so an
+        ``expTime`` computed from it before the first private call is already exchange time.
+        """
+        if self._signer is not None and self._time_sync:
+            self._sync_if_due()
         return self._clock() + self.clock_offset_ms
 
 
@@ -499,6 +810,42 @@ def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc)
-    return text if len(text) < 200 else text[:200] + "..."
+    return _printable(str(exc), 200)
+
+
+_TITLE: Final = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+_UNPRINTABLE: Final = re.compile(r"[^\x20-\x7e]")
+
+
+def _printable(text: str, limit: int) -> str:
+    """``text`` on one line, printable ASCII only, at most ``limit`` characters (for messages)."""
+    flat = _UNPRINTABLE.sub("?", " ".join(text.split()))
+    return flat if len(flat) <= limit else flat[:limit] + "..."
+
+
+def _is_trade_write(method: str, path: str) -> bool:
+    """A request that may change orders: an unreadable answer leaves its outcome unknown."""
+    return method != "GET" and path.startswith("/api/v5/trade/")
+
+
+def _read_capped(response: requests.Response, what: str) -> bytes:
+    """The whole body, refusing one over ``MAX_BODY_BYTES`` (also when decompressed)."""
+    declared = response.headers.get("Content-Length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        response.close()
+        raise _too_large(what, f"{int(declared)} bytes declared")
+    chunks = []
+    size = 0
+    for chunk in response.iter_content(65536):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            response.close()
+            raise _too_large(what, "more than that sent")
+        chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _too_large(what: str, detail: str) -> UnexpectedReply:
+    return UnexpectedReply(f"the answer is over the {MAX_BODY_BYTES // (1024 * 1024)} MiB limit ({detail}); "
+                           "not read", request=what, hint="check base_url points at the OKX REST API")
 

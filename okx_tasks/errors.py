@@ -85,6 +85,19 @@ class RequestTimeout(NetworkError):
     """No answer in time, or OKX's 50004: the request may or may not have been applied."""
 
 
+class AmbiguousReply(NetworkError):
+    """An answer came, but it does not say whether the request was applied.
+
+    A success-shaped order answer without an ``ordId``, or an unreadable answer to a trade
+    request: treat it like a lost reply and look the order up by its clOrdId.
+    """
+
+
+class UnexpectedReply(OkxError):
+    """The venue answered with something that is not an OKX answer (a redirect, an HTML page,
+    JSON without an OKX envelope, an oversized body); nothing here says the request was applied."""
+
+
 class ExchangeUnavailable(OkxError):
     """OKX is busy, in maintenance or failed internally (5xx, 50001, 50013, 50026)."""
 

@@ -253,8 +253,8 @@ class Journal:
                     db.execute(t.update().where(t.c.run_id == run_id, t.c.cl_ord_id == cl_ord_id)
                                .values(state="sent", exp_ms=exp_ms, updated_ms=now))
                 else:
-                    db.execute(t.insert().values(**_intent_row(run_id, cl_ord_id, order), state="sent",
-                                                 exp_ms=exp_ms))
+                    db.execute(t.insert().values({**_intent_row(run_id, cl_ord_id, order), "state": "sent",
+                                                  "exp_ms": exp_ms}))
 
     def last_send_ms(self, cl_ord_id: str) -> int | None:
         """The latest ``expTime`` any run sent this clOrdId with (None: never sent)."""
@@ -317,6 +317,10 @@ class RunJournal:
 
     def record_sends(self, orders: Sequence[OrderRequest], exp_ms: int) -> None:
         self.journal.record_sends(self.run_id, orders, exp_ms)
+
+    def record_refusal(self, orders: Sequence[OrderRequest], error: str) -> None:
+        for order in orders:
+            self.journal.record(self.run_id, order.cl_ord_id or "", "refused", error=error)
 
 
 def _intent_row(run_id: str, leg: str, order: OrderRequest) -> dict[str, Any]:

@@ -204,7 +204,8 @@ class OrderAck(OkxModel):
 
     @property
     def ok(self) -> bool:
-        return self.s_code == "0"
+        """Accepted: sCode "0" *and* an ordId; without one nothing proves the order exists."""
+        return self.s_code == "0" and bool(self.ord_id)
 
 
 class Order(OkxModel):

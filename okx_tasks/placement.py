@@ -52,6 +52,9 @@ class SendLog(Protocol):
     def record_sends(self, orders: Sequence[OrderRequest], exp_ms: int) -> None:
         """Called before the request carrying ``orders`` leaves, with its expTime."""
 
+    def record_refusal(self, orders: Sequence[OrderRequest], error: str) -> None:
+        """The exchange answered that these were not placed (the send is settled: no order)."""
+
 
 class ProcessSendLog:
     """The default ``SendLog``: this process's memory (a retry in the same process)."""
@@ -68,6 +71,9 @@ class ProcessSendLog:
         with self._lock:
             for order in orders:
                 self._exp[order.cl_ord_id or ""] = exp_ms
+
+    def record_refusal(self, orders: Sequence[OrderRequest], error: str) -> None:
+        """Nothing to do: a refused id is only ever sent again by a caller that decided so."""
 
     def forget(self) -> None:
         with self._lock:
@@ -160,6 +166,7 @@ def place_once(
         return _adopted(found)
     except OkxError as exc:
         if not exc.outcome_unknown:
+            sends.record_refusal([order], str(exc))
             raise
         found = client.find_order(order.inst_id, cl_ord_id)
         if found is not None:
@@ -228,6 +235,7 @@ def place_batch_once(
             acks = client.place_batch_orders(chunk, exp_time_ms=exp)
         except OkxError as exc:
             if not exc.outcome_unknown:
+                sends.record_refusal(chunk, str(exc))
                 raise
             missing = []
             for order in chunk:

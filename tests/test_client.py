@@ -20,6 +20,8 @@ NOW = 1795508130123  # 2026-11-24T08:15:30.123Z
 
 
 def make_client(capture: CaptureServer, creds: ApiCredentials | None, **kw: object) -> OkxClient:
+    # These tests script every answer in order; the automatic clock sync has its own tests.
+    kw.setdefault("time_sync", False)
     return OkxClient(creds, base_url=capture.base_url, clock=lambda: NOW, rate_limit=False, **kw)  # type: ignore[arg-type]
 
 
@@ -297,3 +299,99 @@ def test_fills_since_follows_the_bill_id_cursor(capture: CaptureServer, creds: A
         "/api/v5/trade/fills?instType=SPOT&begin=1795508000000&limit=100",
         "/api/v5/trade/fills?instType=SPOT&begin=1795508000000&after=901&limit=100",
     ]
+
+
+# -- exchange time ----------------------------------------------------------------------------
+
+
+def _time_or(capture: CaptureServer, ts: int) -> None:
+    capture.default = lambda r: ok([{"ts": str(ts)}]) if r.target == "/api/v5/public/time" else None
+
+
+def test_first_private_call_syncs_the_clock_once(capture: CaptureServer, creds: ApiCredentials) -> None:
+    _time_or(capture, NOW + 20_000)
+    client = make_client(capture, creds, time_sync=True)
+    assert client.now_ms() == NOW + 20_000  # exchange time, learned before any private call
+    client.balance()
+    client.pending_orders()
+    targets = [r.target for r in capture.requests]
+    assert targets == ["/api/v5/public/time", "/api/v5/account/balance",
+                       "/api/v5/trade/orders-pending?instType=SPOT&limit=100"]
+    assert capture.requests[1].headers["OK-ACCESS-TIMESTAMP"] == "2026-11-24T08:15:50.123Z"
+
+
+def test_public_calls_do_not_sync(capture: CaptureServer) -> None:
+    client = make_client(capture, None, time_sync=True)
+    client.tickers()
+    assert [r.target for r in capture.requests] == ["/api/v5/market/tickers?instType=SPOT"]
+
+
+def test_concurrent_first_calls_sync_once(capture: CaptureServer, creds: ApiCredentials) -> None:
+    _time_or(capture, NOW)
+    client = make_client(capture, creds, time_sync=True)
+    threads = [threading.Thread(target=client.balance) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert [r.target for r in capture.requests].count("/api/v5/public/time") == 1
+    assert len(capture.requests) == 9
+
+
+def test_stale_sync_is_renewed(capture: CaptureServer, creds: ApiCredentials) -> None:
+    import okx_tasks.client as client_module
+
+    _time_or(capture, NOW)
+    client = make_client(capture, creds, time_sync=True)
+    client.balance()
+    client._synced_at -= client_module.TIME_SYNC_INTERVAL_S + 1  # as if the last sync were 10 minutes old
+    client.balance()
+    assert [r.target for r in capture.requests].count("/api/v5/public/time") == 2
+
+
+def test_exp_time_is_exchange_time_when_the_local_clock_runs_ahead() -> None:
+    """A client clock 20 s ahead (inside OKX's 30 s window, so no 50102 would ever say so)
+    still sends expTime = exchange time + window, because the first private call syncs."""
+    import time as time_module
+    from datetime import datetime, timedelta, timezone
+
+    import requests
+    from freezegun import freeze_time
+
+    from okx_sim import SimConfig, running_simulator
+    from okx_tasks.placement import place_once
+
+    window = 5_000
+    sent: list[dict[str, str]] = []
+
+    class Recording(requests.Session):
+        def send(self, request, **kwargs):  # type: ignore[no-untyped-def, override]
+            sent.append(dict(request.headers))
+            return super().send(request, **kwargs)
+
+    with running_simulator(SimConfig(rate_limits=False)) as sim:
+        probe = OkxClient(base_url=sim.base_url, rate_limit=False, time_sync=False)
+        ahead = datetime.now(timezone.utc) + timedelta(seconds=20)
+        with freeze_time(ahead, tick=True, ignore=["okx_sim", "uvicorn", "asyncio"]):
+            client = OkxClient(sim.credentials, base_url=sim.base_url, rate_limit=False, session=Recording())
+            assert time_module.time() * 1000 - probe.server_time().ts > 15_000  # really 20 s ahead
+            order = OrderRequest(inst_id="BTC-USDT", side="buy", ord_type="limit", sz=Decimal("0.001"),
+                                 px=Decimal("1000"), cl_ord_id="ahead1")
+            placed = place_once(client, order, resend=False, exp_window_ms=window)
+            exchange_now = probe.server_time().ts
+        assert placed.ord_id
+        exp = int(next(h["expTime"] for h in sent if "expTime" in h))
+        assert abs(exp - (exchange_now + window)) < 1_000
+        assert abs(client.clock_offset_ms + 20_000) < 1_500
+
+
+def test_success_item_without_ord_id_is_an_ambiguous_reply(creds: ApiCredentials) -> None:
+    from okx_tasks.models import OrderAck
+
+    client = OkxClient(creds, base_url="http://127.0.0.1:9", rate_limit=False)
+    ack = OrderAck.model_validate({"clOrdId": "abc1", "ordId": "", "sCode": "0", "sMsg": ""})
+    assert not ack.ok
+    error = client.item_error(ack, "POST", "/api/v5/trade/batch-orders")
+    assert isinstance(error, errors.AmbiguousReply) and error.outcome_unknown
+    assert "clOrdId=abc1" in str(error)
+    assert client.item_error(OrderAck.model_validate(ACK), "POST", "/api/v5/trade/order") is None

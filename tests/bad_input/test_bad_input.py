@@ -67,7 +67,7 @@ RUNTIME_CASES: list[tuple[str, list[str], dict[str, str], list[str]]] = [
      [E + "missing OKX credentials: set the environment variables OKX_API_KEY, OKX_SECRET_KEY (or pass the "
       "credentials explicitly, or use an OkxCredentials block)"]),
     ("wrong_passphrase_run", ["run", "{dca}"], {"OKX_PASSPHRASE": "Wrong-passphrase-1"},
-     [PASSPHRASE_WRONG.replace("{endpoint}", "balance")]),
+     [PASSPHRASE_WRONG.replace("{endpoint}", "config")]),
     ("wrong_passphrase_check_key", ["check-key", "--base-url", "{url}"], {"OKX_PASSPHRASE": "Wrong-passphrase-1"},
      [PASSPHRASE_WRONG.replace("{endpoint}", "config")]),
     ("oversized_passphrase", ["check-key", "--base-url", "{url}"], {"OKX_PASSPHRASE": "x" * 20000},
@@ -133,7 +133,7 @@ def exchange_snapshot(*sims: SimProcess) -> list[Any]:
 def okx_flows(argv: list[str], env_overrides: dict[str, str], venue: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OKX_", "PREFECT_"))}
     env.update(key_env(), PREFECT_API_URL=venue["api"], PREFECT_HOME=str(venue["home"]),
-               PREFECT_SERVER_ANALYTICS_ENABLED="false")
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", OKX_FLOWS_JOURNAL_URL=os.environ["OKX_FLOWS_JOURNAL_URL"])
     env.update(env_overrides)
     return subprocess.run([str(BIN / "okx-flows"), *argv], check=False, env=env, cwd=ROOT, capture_output=True, text=True,
                           timeout=120)

@@ -50,6 +50,8 @@ def test_frozen_client_clock_ten_minutes_behind() -> None:
 def test_drift_that_keeps_moving_gives_one_clear_error() -> None:
     with running_simulator(SimConfig(rate_limits=False)) as sim:
         client = CountingClient(sim.credentials, base_url=sim.base_url, rate_limit=False)
+        client.balance()  # the client's own first sync, before the exchange clock starts moving
+        assert client.syncs == 1
         original = client.sync_time
 
         def sync_then_jump() -> int:

@@ -52,7 +52,8 @@ def test_full_cli_runs_leave_no_secret_anywhere(tmp_path: Path) -> None:
                  write_spec(tmp_path / "dca.yaml", dca_spec("secret-dca", sim.url))]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OKX_", "PREFECT_"))}
         env.update(key_env(), PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                   PREFECT_LOGGING_LEVEL="DEBUG")
+                   PREFECT_LOGGING_LEVEL="DEBUG",
+                   OKX_FLOWS_JOURNAL_URL=f"sqlite:///{tmp_path / 'journal.sqlite3'}")  # scanned too
         for spec in specs:
             done = subprocess.run([str(BIN / "okx-flows"), "run", str(spec)], check=False, env=env, cwd=ROOT, capture_output=True,
                                   timeout=180)

@@ -53,7 +53,8 @@ def test_four_processes_one_key_rate_limit_storm(tmp_path: Path, prefect_api: st
         assert len(bases) >= RUNS * ASSETS
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OKX_", "PREFECT_"))}
         env.update(key_env(), PREFECT_API_URL=prefect_api, PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                   PREFECT_HOME=str(tmp_path / "prefect-home"), PYTHONUNBUFFERED="1")
+                   PREFECT_HOME=str(tmp_path / "prefect-home"), PYTHONUNBUFFERED="1",
+                   OKX_FLOWS_JOURNAL_URL=os.environ["OKX_FLOWS_JOURNAL_URL"])
         procs = []
         started = time.monotonic()
         for n in range(RUNS):

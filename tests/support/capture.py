@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +35,10 @@ class CaptureServer:
     requests: list[Captured] = field(default_factory=list)
     replies: deque[Reply | Responder] = field(default_factory=deque)
     default: Responder | None = None
+    #: Answer ``GET /api/v5/public/time`` with the real time, outside the script and outside
+    #: ``requests`` (a client syncs its clock before its first private call), when True.
+    serve_time: bool = False
+    time_requests: int = 0
 
     def reply(self, status: int, body: Any) -> None:
         """Queue the answer to the next request."""
@@ -66,8 +71,12 @@ def capture_server() -> Iterator[CaptureServer]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             captured = Captured(self.command, self.path, dict(self.headers.items()), body)
-            state.requests.append(captured)
-            status, payload = state.answer(captured)
+            if state.serve_time and self.command == "GET" and self.path == "/api/v5/public/time":
+                state.time_requests += 1
+                status, payload = 200, {"code": "0", "msg": "", "data": [{"ts": str(int(time.time() * 1000))}]}
+            else:
+                state.requests.append(captured)
+                status, payload = state.answer(captured)
             if payload == "DROP":
                 self.close_connection = True
                 self.connection.close()
