@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect.context import FlowRunContext
+from prefect.exceptions import TerminationSignal
 from prefect.logging import get_run_logger
 from pydantic import BaseModel, Field
 
@@ -524,7 +525,7 @@ def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind:
         with ExitStack() as held:
             if not dry:
                 held.enter_context(account_lock(account, holder=_flow_run_uuid(), log=log, label=spec.name))
-            settlement = settle_earlier_runs(journal, creds.get_client(), spec=spec.name, account=account,
+            settlement = settle_earlier_runs(journal, creds, spec=spec.name, account=account,
                                              this_run=run_id, tag=order_tag(spec), act=not dry, log=log,
                                              keep={r.cl_ord_id for r in journal.orders(run_id)})
             key, look_first, resumed, slot = run_id, False, None, None
@@ -556,7 +557,8 @@ def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind:
                                   resumes=resumed.root if resumed else None)
             try:
                 yield run
-            except (KeyboardInterrupt, SystemExit):
+            except (KeyboardInterrupt, SystemExit, TerminationSignal):
+                # Ctrl-C, SIGTERM (Prefect turns it into TerminationSignal inside a run), exit.
                 if not dry:
                     _interrupted(run, log)
                 raise

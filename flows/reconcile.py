@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
-from okx_tasks.client import OkxClient
-from okx_tasks.errors import ConfigurationError, OrderNotFound
+from okx_tasks import tasks
+from okx_tasks.blocks import OkxCredentials
+from okx_tasks.errors import ConfigurationError
 from okx_tasks.journal import OPEN_STATES, UNFINISHED_RUNS, Journal, OrderRecord, RunRecord
 from okx_tasks.models import Order
 from okx_tasks.precision import format_decimal
-from okx_tasks.tasks import all_pending_orders
 
 _EXP_MARGIN_MS: Final = 250
 #: States of an order that did part of a run's work (it reached the exchange).
@@ -59,21 +59,15 @@ def _describe(order: Order) -> str:
             f"(clOrdId {order.cl_ord_id or '-'}, {format_decimal(order.filled)} filled)")
 
 
-def _cancel(client: OkxClient, order: Order) -> Order:
-    try:
-        client.cancel_order(order.inst_id, ord_id=order.ord_id)
-    except OrderNotFound:
-        pass  # it became final meanwhile
-    return client.order(order.inst_id, ord_id=order.ord_id)
-
-
-def settle_earlier_runs(journal: Journal, client: OkxClient, *, spec: str, account: str, this_run: str,
+def settle_earlier_runs(journal: Journal, credentials: OkxCredentials, *, spec: str, account: str, this_run: str,
                         tag: str | None, act: bool, log: logging.Logger | logging.LoggerAdapter[Any],
                         keep: Iterable[str] = (), sleep: Callable[[float], None] = time.sleep) -> Settlement:
     """Settle every open journal row of earlier runs of ``spec`` on ``account`` (see module doc).
 
     ``keep`` are clOrdIds this run owns (a Prefect rerun of this flow run keeps its own orders).
+    Every exchange call is a retried read task: a passing 5xx must not stop a run from settling.
     """
+    client = credentials.get_client()
     found = Settlement()
     keep_ids = set(keep)
     rows = [r for r in journal.open_orders(spec, account, exclude_run=this_run) if r.cl_ord_id not in keep_ids]
@@ -92,19 +86,19 @@ def settle_earlier_runs(journal: Journal, client: OkxClient, *, spec: str, accou
             found.absent += 1
             continue
         found.looked_up += 1
-        order = client.find_order(row.inst_id, row.cl_ord_id)
+        order = tasks.find_order(credentials, row.inst_id, row.cl_ord_id)
         if order is None:
             if act or row.exp_ms + _EXP_MARGIN_MS <= client.now_ms():
                 journal.record(row.run_id, row.cl_ord_id, "absent")
             found.absent += 1
             continue
-        order = _settle_live(client, order, row.run_id, act, found)
+        order = _settle_live(credentials, order, act, found)
         journal.record_order(row.run_id, order)
     if tag:
         known = {r.cl_ord_id for r in rows} | keep_ids
-        for order in all_pending_orders(client):
+        for order in tasks.get_all_pending_orders(credentials):
             if order.tag == tag and order.cl_ord_id not in known:
-                _settle_live(client, order, None, act, found)
+                _settle_live(credentials, order, act, found)
     _mark_runs_ended(journal, rows, act)
     if found.cancelled:
         found.notes.append(f"cancelled {len(found.cancelled)} order(s) earlier runs left resting, before planning "
@@ -120,13 +114,13 @@ def settle_earlier_runs(journal: Journal, client: OkxClient, *, spec: str, accou
     return found
 
 
-def _settle_live(client: OkxClient, order: Order, run_id: str | None, act: bool, found: Settlement) -> Order:
+def _settle_live(credentials: OkxCredentials, order: Order, act: bool, found: Settlement) -> Order:
     if order.is_final:
         return order
     if not act:
         found.would_cancel.append(order)
         return order
-    order = _cancel(client, order)
+    order = tasks.cancel_order(credentials, order.inst_id, ord_id=order.ord_id)
     found.cancelled.append(order)
     return order
 

@@ -1,6 +1,6 @@
 """``okx-flows sim`` / ``python -m okx_sim``: serve the simulator until SIGINT or SIGTERM.
 
-The lead wires ``add_arguments`` and ``main`` into the project's CLI. Credentials default to the
+``okx-flows sim`` is built from ``add_arguments`` and ``main``. Credentials default to the
 same environment variables the client reads, so a shell that can talk to OKX can talk to the
 simulator unchanged except for the base URL.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import signal
 import socket
 import sys
@@ -20,6 +21,7 @@ from pydantic import SecretStr, ValidationError
 
 from okx_sim.config import ApiKeySpec, SimConfig
 from okx_sim.embedded import Simulator
+from okx_sim.state import StateInUse
 from okx_tasks.auth import ENV_API_KEY, ENV_PASSPHRASE, ENV_SECRET_KEY
 
 
@@ -66,6 +68,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drop-rate", type=_rate, default=0.0)
     parser.add_argument("--clock-skew", type=float, default=0.0, metavar="SECONDS")
     parser.add_argument("--instruments", type=int, default=None, help="number of spot pairs (default: the real ones)")
+    parser.add_argument("--volatility", type=float, default=None, metavar="SIGMA",
+                        help="per-step volatility of the log mid (default 0.0005; 0 holds every price still)")
+    parser.add_argument("--max-connections", type=int, default=None, metavar="N",
+                        help="open connections beyond which requests get 503/50001 (default 4096, "
+                             "lowered to fit the open-file limit)")
+    parser.add_argument("--idle-timeout", type=float, default=None, metavar="SECONDS",
+                        help="close connections silent this long (default 30)")
 
 
 def build_config(args: argparse.Namespace) -> SimConfig:
@@ -83,6 +92,12 @@ def build_config(args: argparse.Namespace) -> SimConfig:
         drop_rate=args.drop_rate, clock_skew=args.clock_skew, instruments=args.instruments)
     if args.balance:
         options["balances"] = dict(args.balance)
+    if args.max_connections is not None:
+        options["max_connections"] = args.max_connections
+    if args.idle_timeout is not None:
+        options["idle_timeout_s"] = args.idle_timeout
+    if args.volatility is not None:
+        options["volatility"] = args.volatility
     return SimConfig(**options)  # type: ignore[arg-type]
 
 
@@ -95,7 +110,11 @@ def main(args: argparse.Namespace) -> int:
     except SystemExit as exc:
         print(exc, file=sys.stderr)
         return 2
-    sim = Simulator.build(config)
+    try:
+        sim = Simulator.build(config)
+    except StateInUse as exc:
+        print(f"okx-sim: {exc}", file=sys.stderr)
+        return 1
     sock = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -104,13 +123,14 @@ def main(args: argparse.Namespace) -> int:
         print(f"okx-sim: cannot listen on {config.host}:{config.port}: {exc.strerror}", file=sys.stderr)
         sim.exchange.close()
         return 1
-    sock.listen(2048)  # accept connections (queued) from the moment the URL is printed
+    sock.listen(config.backlog)  # accept connections (queued) from the moment the URL is printed
     port = sock.getsockname()[1]
-    import uvicorn
-
-    server = uvicorn.Server(sim.uvicorn_config())
+    server = sim.server()
     print(f"okx-sim listening on http://{config.host}:{port}", flush=True)
     print(f"okx-sim state: {config.state_path} (uid {sim.exchange.uid}, seed {sim.exchange.seed})", flush=True)
+    if sim.app.max_connections < config.max_connections:
+        print(f"okx-sim: at most {sim.app.max_connections} connections (open-file limit "
+              f"{resource.getrlimit(resource.RLIMIT_NOFILE)[0]})", flush=True)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
     # that was installed before it: make that one end the process through our finally.
     signal.signal(signal.SIGTERM, _stop)

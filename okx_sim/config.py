@@ -86,6 +86,17 @@ class SimConfig(BaseModel):
     #: Per-step volatility of the log mid price.
     volatility: float = Field(default=0.0005, ge=0)
     uid: str = ""
+    #: Largest request body read, in bytes; beyond it the request is refused unread (the biggest
+    #: real body, a 20-order batch, is a few KiB).
+    max_body_bytes: int = Field(default=1 << 20, ge=1)
+    #: Open connections beyond which a request is answered at once with an OKX-style 503 (50001)
+    #: instead of being served. Lowered at start-up to what the descriptor limit allows.
+    max_connections: int = Field(default=4096, ge=1)
+    #: Listen queue for connections not yet accepted.
+    backlog: int = Field(default=2048, ge=1)
+    #: Seconds an open connection may stay silent (before its first request or between
+    #: requests) before the simulator closes it, so idle sockets cannot hold every slot.
+    idle_timeout_s: float = Field(default=30.0, gt=0)
 
     def trade_key(self) -> ApiKeySpec:
         for key in self.keys:

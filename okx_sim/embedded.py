@@ -2,10 +2,18 @@
 
 Every call builds its own engine, state store and app, so two simulators in one process share
 nothing. The server thread owns its event loop; stopping flushes and closes the state file.
+
+``Simulator.server`` is the one place that binds the app to uvicorn, for the CLI and for this
+runner alike, and bounds what a connection flood can do: the open-file soft limit is raised
+towards the hard one, requests beyond ``max_connections`` open connections get an OKX-style
+503 at once, uvicorn's own ``limit_concurrency`` answers its plain 503 before descriptors run
+out, and silent connections are closed after ``idle_timeout_s`` even before their first request.
 """
 
 from __future__ import annotations
 
+import asyncio
+import resource
 import socket
 import threading
 import time
@@ -15,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from okx_sim.config import ApiKeySpec, SimConfig
 from okx_sim.faults import Faults
@@ -22,6 +31,48 @@ from okx_sim.matching import Exchange
 from okx_sim.server import SimApp
 from okx_sim.state import StateStore
 from okx_tasks.auth import ApiCredentials
+
+
+#: Descriptors kept for what is not a client connection: the state database with its WAL,
+#: shared-memory and lock files, the listening socket, the event loop's own, stdio and logs.
+RESERVED_FDS = 64
+#: Soft open-file limit asked for when the hard limit allows it (or is unlimited).
+WANTED_FDS = 65536
+
+
+def raise_fd_limit(wanted: int = WANTED_FDS) -> int:
+    """Raise this process's soft RLIMIT_NOFILE towards the hard limit; return the soft limit now.
+
+    Each connection costs a descriptor, and the usual soft default (1024) is what made the
+    server stop accepting at about a thousand connections while the hard limit allowed far
+    more. Never lowers the limit; where the system refuses (macOS caps at OPEN_MAX), keeps it.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    target = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+    if soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+class SimHttpProtocol(H11Protocol):
+    """uvicorn's h11 protocol, except that a connection that never sends a request is closed too.
+
+    uvicorn arms its keep-alive timer only after a response, so a socket that connects and stays
+    silent keeps a descriptor and a connection slot for ever; enough of them make every later
+    request wait or be refused. Arming the same timer on connect closes them after
+    ``timeout_keep_alive``; the first byte received cancels it, as between kept-alive requests.
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive,
+                                                            self.timeout_keep_alive_handler)
 
 
 @dataclass
@@ -41,12 +92,30 @@ class Simulator:
         def clock() -> int:
             return int(time.time() * 1000 + faults.clock_skew * 1000)
 
-        exchange = Exchange(config, StateStore(config.state_path, reset=config.reset), clock)
+        store = StateStore(config.state_path, reset=config.reset)  # raises StateInUse
+        try:
+            exchange = Exchange(config, store, clock)
+        except BaseException:
+            store.close()  # give the file back: this simulator will never serve it
+            raise
         return cls(config, faults, exchange, SimApp(config, exchange, faults, clock))
 
-    def uvicorn_config(self, **kwargs: Any) -> uvicorn.Config:
-        return uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on",
-                              timeout_keep_alive=30, **kwargs)
+    def server(self) -> uvicorn.Server:
+        """uvicorn serving this app, with connections bounded by the descriptors it may open.
+
+        uvicorn's ``limit_concurrency`` sits at the descriptor budget (its plain-text 503 is
+        the last answer before accept() would fail); the app's own OKX-style limit sits
+        ``RESERVED_FDS`` below it, so a client normally sees 503/50001 JSON.
+        """
+        budget = max(2, raise_fd_limit() - RESERVED_FDS)
+        self.app.max_connections = max(1, min(self.config.max_connections, budget - RESERVED_FDS))
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on",
+                                http=SimHttpProtocol, limit_concurrency=budget, backlog=self.config.backlog,
+                                timeout_keep_alive=self.config.idle_timeout_s)  # type: ignore[arg-type]
+        server = uvicorn.Server(config)
+        connections = server.server_state.connections
+        self.app.open_connections = lambda: len(connections)
+        return server
 
 
 @dataclass
@@ -85,11 +154,16 @@ def running_simulator(config: SimConfig | None = None, **overrides: Any) -> Iter
     config = SimConfig.model_validate(config.model_dump())
     sim = Simulator.build(config)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((config.host, 0))
-    sock.listen(2048)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((config.host, 0))
+        sock.listen(config.backlog)
+    except BaseException:
+        sock.close()
+        sim.exchange.close()  # releases the state file
+        raise
     port = sock.getsockname()[1]
-    server = uvicorn.Server(sim.uvicorn_config())
+    server = sim.server()
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"okx-sim:{port}", daemon=True)
     thread.start()
     try:

@@ -3,8 +3,17 @@
 Raw ASGI because the signature must be checked against ``scope["raw_path"]`` and
 ``scope["query_string"]`` exactly as received, and because market-data reads must sustain
 >= 1,000 req/s on two cores; a framework's request objects and routing cost more than the work.
-Order of checks per request, as OKX's gateway does it: route, Content-Type, authentication,
-body, rate limit, injected faults, then the engine.
+
+Order of checks per request (okx_sim/README.md, "Order of checks", lists the codes):
+
+1. load: more open connections than ``max_connections`` answers 503/50001 at once;
+2. route (404, 50115), then Content-Type of a POST (50006);
+3. private routes: every header check that needs no body (presence, timestamp format and
+   window, key, passphrase), so an unauthenticated client cannot make us read its body;
+4. the body, at most ``max_body_bytes`` (Content-Length first, then counted while reading);
+   then UTF-8 (50002);
+5. private routes: signature, environment, IP whitelist, permission;
+6. body content (50000, 50002), rate limit, injected faults, then the engine.
 """
 
 from __future__ import annotations
@@ -35,8 +44,12 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 INST_TYPES = frozenset({"SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "EVENTS"})
 TOO_MANY = b'{"msg":"Too Many Requests","code":"50011"}'
+#: What ``Authenticator.verify`` refuses from the headers alone, before the signature (50113),
+#: its first check that needs the body.
+HEADER_CODES = frozenset({"50103", "50106", "50107", "50104", "50112", "50102", "50111", "50105"})
 NOT_FOUND = b'{"code":"404","msg":"Not Found","data":[]}'
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+_CLOSE_HEADERS = [*_JSON_HEADERS, (b"connection", b"close")]
 
 
 @dataclass
@@ -77,6 +90,10 @@ class SimApp:
         self.auth = Authenticator(config)
         self.limiter = SlidingWindowLimiter(slack=0.0)
         self.rate_limits = config.rate_limits
+        #: Open connections beyond which requests are refused with 503/50001; the server that
+        #: binds the app lowers it to fit the descriptor limit and sets ``open_connections``.
+        self.max_connections = config.max_connections
+        self.open_connections: Callable[[], int] = lambda: 0
         self._ticker: asyncio.Task[None] | None = None
         g, p = "GET", "POST"
         self.routes: dict[str, dict[str, Route]] = {
@@ -133,33 +150,35 @@ class SimApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         in_time_us = time.time_ns() // 1000
+        if self.open_connections() > self.max_connections:
+            # Shed load before any work, and close: the slot this connection holds is the problem.
+            await _respond_error(send, SimError("50001"), close=True)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        # A refusal sent before an announced body is read closes the connection: otherwise the
+        # server goes on receiving (and discarding) that body, however large, just to reach the
+        # next request.
+        unread = _announces_body(headers)
         path: str = scope["path"]
         methods = self.routes.get(path)
         if methods is None:
-            await _respond(send, 404, NOT_FOUND)
+            await _respond(send, 404, NOT_FOUND, close=unread)
             return
         method: str = scope["method"]
         route = methods.get(method)
         if route is None:
-            await _respond_error(send, SimError("50115"))
+            await _respond_error(send, SimError("50115"), close=unread)
             return
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
         raw_path: bytes = scope.get("raw_path") or path.encode()
         query_bytes: bytes = scope["query_string"]
         target = raw_path.decode("latin-1") + ("?" + query_bytes.decode("latin-1") if query_bytes else "")
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         client = scope.get("client")
         req = Request(method, path, target, dict(parse_qsl(query_bytes.decode("utf-8", "replace"))), headers,
                       "", client[0] if client else "", self.clock(), in_time_us)
         try:
-            result = await self._process(route, req, body, send)
+            result = await self._process(route, req, receive, send)
         except SimError as err:
-            await _respond_error(send, err)
+            await _respond_error(send, err, close=unread and not req.extra.get("body_read", False))
             return
         if result is _DROPPED:
             return
@@ -172,18 +191,24 @@ class SimApp:
             status, payload = result
             await _respond(send, status, orjson.dumps(payload))
 
-    async def _process(self, route: Route, req: Request, body: bytes, send: Send) -> Any:
+    async def _process(self, route: Route, req: Request, receive: Receive, send: Send) -> Any:
         if req.method == "POST":
             content_type = req.headers.get("content-type")
             if content_type is not None and not content_type.lower().startswith("application/json"):
                 raise SimError("50006")
+        signed_empty = self._check_headers(req, route) if route.private else None
+        body = await self._read_body(req, receive)
+        req.extra["body_read"] = True
         try:
             req.body = body.decode("utf-8")
         except UnicodeDecodeError:
             raise SimError("50002") from None
         if route.private:
-            req.key = self.auth.verify(req.headers, req.method, req.target, req.body, client_ip=req.client_ip,
-                                       now_ms=req.now_ms, needs_trade=route.trade)
+            if signed_empty is not None and not req.body:
+                req.key = signed_empty  # already verified over this very (empty) body
+            else:
+                req.key = self.auth.verify(req.headers, req.method, req.target, req.body,
+                                           client_ip=req.client_ip, now_ms=req.now_ms, needs_trade=route.trade)
         if req.method == "POST":
             if not req.body.strip():
                 raise SimError("50000")
@@ -206,6 +231,50 @@ class SimApp:
             await _drop(send)
             return _DROPPED
         return result
+
+    def _check_headers(self, req: Request, route: Route) -> ApiKeySpec | None:
+        """Refuse now what the headers alone refuse, so no body is read for such a request.
+
+        ``Authenticator.verify`` checks in OKX's order and the signature is the first of its
+        checks that needs the body. Running it over an empty body therefore either fails on a
+        header check (``HEADER_CODES``: answered now, unread) or gets as far as the signature;
+        whatever it says from there on is decided again, over the real body, once it is read.
+
+        Returns:
+            The key if the request verified completely as signed over an empty body (a GET),
+            so it need not be verified twice; else None.
+        """
+        try:
+            return self.auth.verify(req.headers, req.method, req.target, "", client_ip=req.client_ip,
+                                    now_ms=req.now_ms, needs_trade=route.trade)
+        except SimError as err:
+            if err.code in HEADER_CODES:
+                raise
+            return None
+
+    async def _read_body(self, req: Request, receive: Receive) -> bytes:
+        """The whole body, or ``BodyTooLarge`` as soon as it is known to exceed the cap.
+
+        Content-Length is looked at first, so an announced oversize body is not read at all; a
+        chunked one is counted while it arrives and reading stops at the first byte past the cap
+        (uvicorn pauses the socket while more than 64 KiB wait unread, so memory stays bounded).
+        """
+        cap = self.config.max_body_bytes
+        declared = req.headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > cap:
+            raise BodyTooLarge(cap)
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > cap:
+                raise BodyTooLarge(cap)
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
 
     def _admit(self, req: Request) -> bool:
         inst_ids: list[str] = []
@@ -424,6 +493,20 @@ class SimApp:
                      "peakBudgetUse": {name: round(use, 4) for name, use in sorted(self.limiter.peak_use.items())}}])
 
 
+class BodyTooLarge(SimError):
+    """A body over ``max_body_bytes``: refused, unread past the cap, and the connection closed.
+
+    OKX documents no code for an oversize body. 51000 "Parameter {0} error" with HTTP 400 is
+    OKX's own answer for a request parameter it will not take, so clients already map it to a
+    non-retriable invalid request, which is right: the same body will never fit. 50000/50002
+    would misreport the body as empty or as bad JSON.
+    """
+
+    def __init__(self, cap: int) -> None:
+        super().__init__("51000", "body ")  # OKX's wording: "Parameter body  error"
+        self.cap = cap
+
+
 _DROPPED = object()
 _TOO_MANY_RESULT = object()
 
@@ -439,6 +522,12 @@ def _required(params: dict[str, Any], name: str) -> str:
     return value
 
 
+def _announces_body(headers: dict[str, str]) -> bool:
+    """Whether the request says a body follows (Content-Length > 0, or any Transfer-Encoding)."""
+    length = headers.get("content-length", "").strip()
+    return "transfer-encoding" in headers or (length.isdigit() and int(length) > 0)
+
+
 def _batch(body: Any) -> list[Any]:
     if not isinstance(body, list):
         raise SimError("50002")
@@ -449,13 +538,15 @@ def _batch(body: Any) -> list[Any]:
     return body
 
 
-async def _respond(send: Send, status: int, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": _JSON_HEADERS})
+async def _respond(send: Send, status: int, body: bytes, *, close: bool = False) -> None:
+    """Send one JSON reply; ``close`` makes uvicorn end the connection after it."""
+    headers = _CLOSE_HEADERS if close else _JSON_HEADERS
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-async def _respond_error(send: Send, err: SimError) -> None:
-    await _respond(send, err.http_status, orjson.dumps({"msg": err.msg, "code": err.code, "data": []}))
+async def _respond_error(send: Send, err: SimError, *, close: bool = False) -> None:
+    await _respond(send, err.http_status, orjson.dumps({"msg": err.msg, "code": err.code, "data": []}), close=close)
 
 
 async def _drop(send: Send) -> None:

@@ -197,6 +197,21 @@ def get_order(credentials: OkxCredentials, inst_id: str, ord_id: str | None = No
     return credentials.get_client().order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id)
 
 
+@task(name="okx-find-order", task_run_name="find-order-{inst_id}-{cl_ord_id}", **READ)
+def find_order(credentials: OkxCredentials, inst_id: str, cl_ord_id: str) -> Order | None:
+    """The latest order with this clOrdId, or None when the exchange has none.
+
+    Args:
+        credentials: the key and venue.
+        inst_id: the order's instrument.
+        cl_ord_id: the client order id.
+
+    Returns:
+        The order, or None (OKX 51603).
+    """
+    return credentials.get_client().find_order(inst_id, cl_ord_id)
+
+
 @task(name="okx-pending-orders", task_run_name="pending-orders", **READ)
 def get_pending_orders(credentials: OkxCredentials, inst_id: str | None = None) -> list[Order]:
     return credentials.get_client().pending_orders(inst_id)

@@ -124,8 +124,8 @@ def test_two_runs_of_one_spec_at_once_trade_once(tmp_path: Path) -> None:
 
 
 def test_sigkilled_rebalance_leaves_no_orphan_for_the_next_run(tmp_path: Path) -> None:
-    with sim_process(tmp_path / "sim", *BALANCE_ARGS, "--seed", "52") as sim:
-        # A limit 0.01 bp through mid rounds to the mid's tick: the orders rest on the book.
+    with sim_process(tmp_path / "sim", *BALANCE_ARGS, "--seed", "52", "--volatility", "0") as sim:
+        # Prices hold still and a limit 0.01 bp through mid rounds to the mid's tick: the orders rest.
         resting = write_spec(tmp_path / "resting.yaml", rebalance_spec("orphan-rebalance", sim.url,
                                                                       max_slippage_bps=0.01))
         env = cli_env(tmp_path)
@@ -162,7 +162,7 @@ def _account(journal: Journal, spec: str) -> str:
 
 
 def test_sigterm_cancels_what_the_run_left_resting(tmp_path: Path) -> None:
-    with sim_process(tmp_path / "sim", *BALANCE_ARGS, "--seed", "53") as sim:
+    with sim_process(tmp_path / "sim", *BALANCE_ARGS, "--seed", "53", "--volatility", "0") as sim:
         resting = write_spec(tmp_path / "resting.yaml", rebalance_spec("term-rebalance", sim.url,
                                                                       max_slippage_bps=0.01))
         env = cli_env(tmp_path)

@@ -1,0 +1,153 @@
+"""The money-safety frame of every trading run, in process: honest outcomes, settling what earlier
+runs left, DCA slots, TWAP refuse/resume/restart, interruption. The same cases run as real
+processes in tests/reliability/test_money_safety.py; these are the fast, exact ones."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+import flows.common as common
+import flows.twap as twap_module
+from flows.common import RunFailed, order_tag
+from flows.dca import dca
+from flows.rebalance import rebalance
+from flows.reconcile import UnfinishedRun
+from flows.spec import load_spec
+from flows.twap import twap
+from okx_tasks.client import OkxClient
+from okx_tasks.journal import open_journal
+from okx_tasks.orders import OrderRequest
+
+ROOMY = {"risk": {"max_order_notional": 50000, "max_run_notional": 250000}}
+
+
+def _client(sim: Any) -> OkxClient:
+    return OkxClient(sim.credentials, base_url=sim.base_url, rate_limit=False)
+
+
+def _account_runs(spec_name: str) -> list[Any]:
+    journal = open_journal()
+    from okx_tasks.journal import runs_table
+    import sqlalchemy as sa
+
+    with journal._engine.connect() as db:  # noqa: SLF001 - the test reads the store it checks
+        rows = db.execute(sa.select(runs_table).where(runs_table.c.spec == spec_name)
+                          .order_by(runs_table.c.started_ms)).fetchall()
+    return list(rows)
+
+
+def test_a_run_whose_orders_are_all_refused_fails(sim, spec_file):
+    path = spec_file("dca", strategy={"quote_amount": 5_000_000}, risk={"max_order_notional": 10_000_000,
+                                                                      "max_run_notional": 10_000_000})
+    with pytest.raises(RunFailed, match="none placed"):
+        dca(spec_path=str(path))
+    [run] = _account_runs("btc-dca")
+    assert run.status == "failed" and "none placed" in run.detail
+
+
+def test_nothing_to_do_is_a_success(sim, spec_file):
+    path = spec_file("dca", strategy={"max_price": 1000})
+    result = dca(spec_path=str(path))
+    assert result.placements == [] and _account_runs("btc-dca")[0].status == "completed"
+
+
+def test_orders_an_earlier_run_left_resting_are_cancelled_before_planning(sim, spec_file):
+    path = spec_file("rebalance", **ROOMY)
+    spec = load_spec(path)
+    orphan = _client(sim).place_order(OrderRequest(inst_id="BTC-USDT", side="buy", ord_type="limit",
+                                                   sz=Decimal("0.5"), px=Decimal("1000"), cl_ord_id="orphan1",
+                                                   tag=order_tag(spec)))
+    dry = rebalance(spec_path=str(path), dry_run=True)
+    assert any("still rest; a real run cancels them" in n for n in dry.notes)
+    assert _client(sim).order("BTC-USDT", ord_id=orphan.ord_id).state.value == "live"  # a dry run touches nothing
+    frozen = _client(sim).balance(["USDT"]).details[0]
+    assert frozen.frozen_bal == Decimal("500")
+    result = rebalance(spec_path=str(path))
+    assert any("cancelled 1 order(s) earlier runs left resting" in n for n in result.notes)
+    assert _client(sim).order("BTC-USDT", ord_id=orphan.ord_id).state.value == "canceled"
+    # The 500 USDT the orphan froze were part of what the plan valued.
+    assert result.balances_before["USDT"] == dry.balances_before["USDT"] + Decimal("500")
+
+
+def test_dca_buys_once_per_slot(sim, spec_file, monkeypatch):
+    path = str(spec_file("dca"))
+    first = dca(spec_path=path)
+    again = dca(spec_path=path)
+    assert first.placements[0].ok and not first.placements[0].adopted
+    assert again.placements[0].adopted and again.placements[0].ord_id == first.placements[0].ord_id
+    assert len(sim.exchange.all_orders()) == 1
+    monkeypatch.setattr(common, "slot_of", lambda seconds: "20990101T000000Z")
+    next_slot = dca(spec_path=path)
+    assert not next_slot.placements[0].adopted and len(sim.exchange.all_orders()) == 2
+
+
+def _fail_at(monkeypatch: pytest.MonkeyPatch, leg: str) -> None:
+    real = twap_module.twap_slice
+
+    def slice_or_fail(spec: Any, book: Any, instrument: Any, this_leg: str, *args: Any, **kwargs: Any) -> Any:
+        if this_leg == leg:
+            raise RuntimeError(f"the worker died at {leg}")
+        return real(spec, book, instrument, this_leg, *args, **kwargs)
+
+    monkeypatch.setattr(twap_module, "twap_slice", slice_or_fail)
+
+
+def _sold(sim: Any) -> Decimal:
+    return sum((Decimal(o["accFillSz"] or 0) for o in sim.exchange.all_orders() if o["side"] == "sell"), Decimal(0))
+
+
+def test_twap_stopped_part_way_refuses_then_resumes_exactly(sim, spec_file, monkeypatch):
+    path = str(spec_file("twap", strategy={"window_seconds": 1}))
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(RuntimeError):
+        _fail_at(patch, "s3")
+        twap(spec_path=path)
+    assert _sold(sim) == Decimal("0.02")
+    with pytest.raises(UnfinishedRun, match=r"2 of 5 slices sent, 0\.02 of 0\.05 BTC-USDT sold.*--resume.*--restart"):
+        twap(spec_path=path)
+    assert _sold(sim) == Decimal("0.02")
+    resumed = twap(spec_path=path, resume=True)
+    assert [p.cl_ord_id[:2] for p in resumed.placements] == ["s3", "s4", "s5"]
+    assert _sold(sim) == Decimal("0.05")
+    assert [r.status for r in _account_runs("btc-twap-sell")] == ["resumed", "completed"]
+    twap(spec_path=path)  # finished: the next run starts a new execution
+    assert _sold(sim) == Decimal("0.10")
+
+
+def test_twap_restart_starts_over(sim, spec_file, monkeypatch):
+    path = str(spec_file("twap", strategy={"window_seconds": 1}))
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(RuntimeError):
+        _fail_at(patch, "s2")
+        twap(spec_path=path)
+    twap(spec_path=path, restart=True)
+    assert _sold(sim) == Decimal("0.06")  # the stopped run's 0.01 plus a whole new 0.05
+    assert _account_runs("btc-twap-sell")[0].status == "abandoned"
+
+
+def test_interrupted_run_cancels_what_it_left_resting(sim, spec_file, monkeypatch):
+    from okx_tasks import tasks
+
+    path = spec_file("rebalance", **ROOMY)
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    # Orders rest at a price the market never reaches; the run is stopped while it waits.
+    monkeypatch.setattr(common, "to_request", _far_from_market(common.to_request))
+    monkeypatch.setattr(tasks.wait_for_orders, "fn", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        rebalance(spec_path=str(path))
+    orders = sim.exchange.all_orders()
+    assert orders and all(o["state"] == "canceled" for o in orders)
+    assert _account_runs("core-rebalance")[0].status == "interrupted"
+
+
+def _far_from_market(real: Any) -> Any:
+    def request(leg: Any, cl_ord_id: str, tag: str | None = None) -> OrderRequest:
+        order = real(leg, cl_ord_id, tag)
+        px = (order.px or Decimal(1)) * (Decimal("0.5") if order.side == "buy" else Decimal(2))
+        return order.model_copy(update={"px": px.quantize(Decimal("0.01"))})
+
+    return request
