@@ -70,6 +70,8 @@ class FlowResult(BaseModel):
     weights_before: dict[str, Decimal] = Field(default_factory=dict)
     weights_after: dict[str, Decimal] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
+    #: leg -> clOrdId, as sent (or as it would have been, in a dry run).
+    cl_ord_ids: dict[str, str] = Field(default_factory=dict)
 
     @property
     def refused(self) -> list[Placement]:
@@ -572,6 +574,7 @@ def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind:
                             f"{', '.join(r.cl_ord_id for r in unknown)}): the next run of this spec looks them "
                             "up before it plans") from exc
                 raise
+            run.result.cl_ord_ids = dict(run.ids)
             after_weights(run.result, creds, needs(spec).ccys)
             publish(spec, run.result, run.ids)
             failure = honest_outcome(run)

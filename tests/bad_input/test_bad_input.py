@@ -50,6 +50,8 @@ PASSPHRASE_WRONG = (E + '[OKX 50105 GET /api/v5/account/{endpoint}] Request head
                     "(not your login or fund password)")
 NON_ASCII = (E + "{var} contains non-ASCII characters -- copy it exactly as OKX showed it "
              "(OKX keys, secrets and passphrases are plain ASCII)")
+CONTROL = (E + "OKX_PASSPHRASE contains a control character (newline, carriage return, tab, NUL...) -- copy it "
+           "exactly as OKX showed it (OKX keys, secrets and passphrases are plain ASCII)")
 UNKNOWN_INST = "{unknown}: {where}: unknown instrument NOPE-USDT on this venue -- did you mean PEPE-USDT?"
 
 #: (case id, argv, env overrides, the exact error lines). {placeholders} are filled per run.
@@ -81,6 +83,11 @@ RUNTIME_CASES: list[tuple[str, list[str], dict[str, str], list[str]]] = [
     ("non_ascii_api_key", ["check-key", "--base-url", "{url}"], {"OKX_API_KEY": "ключ-1"},
      [NON_ASCII.replace("{var}", "OKX_API_KEY")]),
     ("non_ascii_passphrase_run", ["run", "{dca}"], {"OKX_PASSPHRASE": "pässwort-1"},
+     [NON_ASCII.replace("{var}", "OKX_PASSPHRASE")]),
+    ("newline_passphrase_run", ["run", "{dca}"], {"OKX_PASSPHRASE": "Pass\nphrase-77"}, [CONTROL]),
+    ("cr_passphrase_check_key", ["check-key", "--base-url", "{url}"], {"OKX_PASSPHRASE": "Pass\rphrase-77"},
+     [CONTROL]),
+    ("euro_passphrase_run", ["run", "{dca}"], {"OKX_PASSPHRASE": "Pass€phrase-77"},
      [NON_ASCII.replace("{var}", "OKX_PASSPHRASE")]),
     ("read_only_key_trades", ["run", "{readonly}"], {},
      [E + "[OKX 50120 POST /api/v5/trade/order] API key doesn't have permission for this function -- this key "
@@ -155,6 +162,11 @@ def test_runtime_bad_input(venue: dict[str, Any], case: str, argv: list[str], en
     if argv[0] != "run":  # the other commands print nothing else on stderr
         assert done.stderr.strip().splitlines() == [fill(e, venue) for e in expected]
     assert exchange_snapshot(venue["sim"], venue["ro"]) == before, "something reached the exchange"
+    for name in ("OKX_PASSPHRASE", "OKX_SECRET_KEY"):
+        secret = fill(env.get(name, ""), venue).strip()
+        if len(secret) >= 6:  # a bad secret is named, never shown (nor any line of it)
+            for piece in [secret, *secret.splitlines(), *secret.split("\r")]:
+                assert len(piece) < 4 or piece not in done.stderr + done.stdout, (name, piece)
 
 
 @pytest.mark.parametrize("path", BAD_SPECS, ids=[p.stem for p in BAD_SPECS])

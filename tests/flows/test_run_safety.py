@@ -151,3 +151,30 @@ def _far_from_market(real: Any) -> Any:
         return order.model_copy(update={"px": px.quantize(Decimal("0.01"))})
 
     return request
+
+
+def test_ladder_finds_its_previous_orders_on_any_page(sim, spec_file, monkeypatch, tmp_path):
+    """Resting orders are listed 100 a page, newest first: the previous ladder's five sit behind
+    110 newer ones on the same instrument. The journal that knew them is elsewhere (another machine), so only the tag,
+    followed across every page, finds them."""
+    path = str(spec_file("ladder"))
+    from flows.ladder import ladder
+
+    first = ladder(spec_path=path)
+    client = _client(sim)
+    for start in range(0, 110, 20):
+        client.place_batch_orders([OrderRequest(inst_id="ETH-USDT", side="sell", ord_type="limit", sz=Decimal("0.001"),
+                                                px=Decimal("50000"), cl_ord_id=f"other{n}")
+                                   for n in range(start, min(start + 20, 110))])
+    monkeypatch.setenv("OKX_FLOWS_JOURNAL_URL", f"sqlite:///{tmp_path / 'elsewhere.sqlite3'}")
+    second = ladder(spec_path=path)
+    assert any("replaced 5 order(s)" in n for n in second.notes)
+    assert all(client.order("ETH-USDT", ord_id=o.ord_id).state.value == "canceled" for o in first.orders)
+    others = [o for o in tasks_pending(client) if o.cl_ord_id.startswith("other")]
+    assert len(others) == 110  # none of them touched
+
+
+def tasks_pending(client: OkxClient) -> list[Any]:
+    from okx_tasks.tasks import all_pending_orders
+
+    return all_pending_orders(client)

@@ -5,8 +5,14 @@ prefect.yaml -> two ``prefect worker`` processes -> deployment runs of several e
 against an ``okx-flows sim`` process that enforces OKX's rate limits, every worker drawing from
 one Redis-held budget (``okx-flows limits apply``).
 
+Trading runs of one account take turns (the account lock, a global concurrency limit on this
+server); the two big rebalances run as dry runs, which read every book and do not take the
+account, so they overlap and drive the shared book budget. Every run writes the run journal in
+the server's PostgreSQL.
+
 Checked through Prefect's client API: every run Completed, each published its artifacts, no task
-was retried; and through the simulator: it refused nothing, and the shared budget was really used.
+was retried; through the simulator: it refused nothing, and the shared budget was really used;
+through the journal (PostgreSQL): the trading runs completed with their orders recorded.
 """
 
 from __future__ import annotations
@@ -56,8 +62,8 @@ def test_deployment_runs_on_two_workers_share_one_budget(stack: Stack) -> None:
         assert set(deployments) == {d["name"] for d in prefect_yaml["deployments"]}
         rebalances = [d for d in prefect_yaml["deployments"] if d["entrypoint"].endswith(":rebalance")]
         assert len(rebalances) >= 2, "prefect.yaml needs two rebalance deployments for this test"
-        wanted = [(rebalances[0]["name"], {"spec_path": str(spec_a)}),
-                  (rebalances[1]["name"], {"spec_path": str(spec_b)}),
+        wanted = [(rebalances[0]["name"], {"spec_path": str(spec_a), "dry_run": True}),
+                  (rebalances[1]["name"], {"spec_path": str(spec_b), "dry_run": True}),
                   ("btc-dca", {}), ("eth-ladder", {})]
         started = time.monotonic()
         runs = [client.create_flow_run_from_deployment(deployments[name].id, parameters=params)
@@ -88,6 +94,14 @@ def test_deployment_runs_on_two_workers_share_one_budget(stack: Stack) -> None:
         for name in ("alts-a", "alts-b", "btc-dca", "eth-ladder"):
             assert any(k.startswith(f"{name}-") for k in keys), (name, keys)
 
+    from okx_tasks.journal import Journal
+
+    journal = Journal(stack.journal_url)
+    for name in ("btc-dca", "eth-ladder"):
+        account = _account_of(journal, name)
+        [run] = journal.runs(name, account)
+        assert run.status == "completed", run
+        assert journal.orders(run.run_id), f"{name}: no order in the journal"
     state = stack.sim_state()
     assert state["rateLimitRefusals"] == 0
     books_use = state["peakBudgetUse"].get("market/books", 0)
@@ -97,3 +111,12 @@ def test_deployment_runs_on_two_workers_share_one_budget(stack: Stack) -> None:
     (ROOT / ".pytest_cache").mkdir(exist_ok=True)
     (ROOT / ".pytest_cache" / "scale_out_report.json").write_text(json.dumps(report, indent=2))
     assert books_use >= 0.8, state["peakBudgetUse"]
+
+
+def _account_of(journal: Any, spec: str) -> str:
+    import sqlalchemy as sa
+
+    from okx_tasks.journal import runs_table
+
+    with journal._engine.connect() as db:  # noqa: SLF001 - the test reads the store it checks
+        return str(db.execute(sa.select(runs_table.c.account).where(runs_table.c.spec == spec)).scalar())

@@ -52,7 +52,9 @@ def intended_ids(result: Any, name: str) -> set[str]:
     if result.kind == "twap":
         legs = [p.cl_ord_id for p in result.placements]  # slices get their ids as they are sent
         return set(legs)
-    return {client_order_id(result.flow_run_id, name, leg) for leg in legs}
+    assert all(result.cl_ord_ids[leg] == client_order_id(result.flow_run_id, name, leg)
+               for leg in legs if result.kind != "dca")  # a DCA's id is its schedule slot's
+    return {result.cl_ord_ids[leg] for leg in legs}
 
 
 def check_exactly_once(sim: SimProcess, result: Any, name: str) -> int:

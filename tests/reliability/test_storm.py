@@ -1,8 +1,10 @@
 """A rate-limit storm: four ``okx-flows run`` processes at once against one ``okx-flows sim``
 (rate limits ON) with ONE key. Each process has its own client-side budget, so together they
 can overrun OKX's limits (order books are 40 per 2 s per IP; each rebalance reads 30 books at
-once) and the simulator refuses with 429/50011, which the tasks retry. Whatever the overlap: every run completes, every planned
-order exists exactly once, nothing else was placed. The counts print as ``STORM {...}``.
+once) and the simulator refuses with 429/50011, which the tasks retry. Trading runs of one
+account take turns (the account lock), dry runs do not: three dry runs and one trading run
+overlap. Whatever the overlap: every run completes, every order the trading run planned exists
+exactly once, nothing else was placed. The counts print as ``STORM {...}``.
 
 The processes report to the session's Prefect test server (no ephemeral server per process).
 """
@@ -60,7 +62,8 @@ def test_four_processes_one_key_rate_limit_storm(tmp_path: Path, prefect_api: st
         for n in range(RUNS):
             spec = write_spec(tmp_path / f"storm-{n}.yaml",
                               basket_spec(f"storm-{n}", sim.url, bases[n * ASSETS:(n + 1) * ASSETS]))
-            procs.append(subprocess.Popen([str(BIN / "okx-flows"), "run", str(spec)], env=env, cwd=ROOT,
+            dry = ["--dry-run"] if n < RUNS - 1 else []
+            procs.append(subprocess.Popen([str(BIN / "okx-flows"), "run", str(spec), *dry], env=env, cwd=ROOT,
                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                           start_new_session=True))
         outputs = []
@@ -79,12 +82,15 @@ def test_four_processes_one_key_rate_limit_storm(tmp_path: Path, prefect_api: st
         for code, out, err in outputs:
             assert code == 0, f"exit {code}\n{out}\n{err[-3000:]}"
             plan = int(re.search(r"^Plan: (\d+) order", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
+            retries += len(re.findall(r"Retry \d+/\d+ will start", err))
+            if "DRY RUN" in out:
+                assert plan > 0 and "Orders:" not in out
+                continue
             done = int(re.search(r"^Orders: (\d+) placed", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
             assert "refused" not in out.split("Orders:", 1)[1].splitlines()[0]
             assert done == plan > 0
             planned += plan
             placed += done
-            retries += len(re.findall(r"Retry \d+/\d+ will start", err))
         orders = sim.orders()
         ids = [o["clOrdId"] for o in orders]
         assert len(ids) == len(set(ids)) == planned, "an order was lost or placed twice"

@@ -34,6 +34,8 @@ class Stack:
     redis: str
     worker_env: dict[str, str]
     started: list[subprocess.Popen[bytes]]
+    #: The run journal every worker shares: Prefect's own PostgreSQL.
+    journal_url: str = ""
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def start_worker(self, name: str) -> subprocess.Popen[bytes]:
@@ -98,13 +100,15 @@ def integration_stack() -> Iterator[Stack]:
             limits = subprocess.run([str(BIN / "okx-flows"), "limits", "apply", "--redis", redis_url, "--name", "it"],
                                     capture_output=True, text=True, timeout=60)
             assert limits.returncode == 0, limits.stderr
-            worker_env = {**prefect_env, "OKX_API_KEY": API_KEY, "OKX_SECRET_KEY": SECRET,
+            journal_url = db_url.replace("postgresql+asyncpg://", "postgresql+psycopg://")
+            worker_env = {**prefect_env, "OKX_FLOWS_JOURNAL_URL": journal_url, "OKX_API_KEY": API_KEY,
+                          "OKX_SECRET_KEY": SECRET,
                           "OKX_PASSPHRASE": PASSPHRASE, "OKX_BASE_URL": sim_url, "OKX_RATE_LIMIT_URL": redis_url,
                           "OKX_RATE_LIMIT_NAME": "it", "PREFECT_WORKER_QUERY_SECONDS": "1",
                           "PREFECT_WORKER_PREFETCH_SECONDS": "2"}
             prefect_cli("work-pool", "create", POOL, "--type", "process", env=prefect_env)
             prefect_cli("--no-prompt", "deploy", "--all", env=prefect_env, timeout=300)
-            stack = Stack(api, prefect_env, sim_url, root, redis_url, worker_env, started)
+            stack = Stack(api, prefect_env, sim_url, root, redis_url, worker_env, started, journal_url=journal_url)
             stack.start_worker("it-worker-1")
             stack.start_worker("it-worker-2")
             yield stack
