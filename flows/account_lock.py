@@ -23,7 +23,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import Any, Final
 from uuid import UUID
 
@@ -36,7 +36,7 @@ FILESYSTEM_LEASES: Final = "prefect.server.concurrency.lease_storage.filesystem"
 DEFAULT_WAIT_S: Final = 600.0
 #: A holder renews its lease in the background; a dead holder's slot is free this long after.
 LEASE_S: Final = 60.0  # the server's minimum
-_ATTEMPT_S: Final = 5.0
+_POLL_S: Final = 0.5
 
 
 class AccountBusy(ConfigurationError):
@@ -103,40 +103,42 @@ def repossess_expired_leases() -> int:
 @contextmanager
 def account_lock(account: str, *, holder: UUID | None, log: logging.Logger | logging.LoggerAdapter[Any],
                  wait_s: float | None = None, label: str = "") -> Iterator[None]:
-    """Hold the account's slot for the duration of the block; wait at most ``wait_s`` for it."""
+    """Hold the account's slot for the duration of the block; wait at most ``wait_s`` for it.
+
+    While the slot is taken this polls the limit (freeing slots whose holder died, where that is
+    ours to do) rather than blocking in Prefect's acquire, so the wait is visible and bounded;
+    the acquire itself runs once the slot looks free.
+    """
     from prefect.client.schemas.objects import ConcurrencyLeaseHolder
     from prefect.concurrency.sync import concurrency
 
     name = lock_name(account)
     wait = wait_seconds() if wait_s is None else wait_s
-    limit = _ensure_limit(name)
+    what = f"account {account}{f' ({label})' if label else ''}"
     lease_holder = ConcurrencyLeaseHolder(type="flow_run", id=holder) if holder is not None else None
     deadline = time.monotonic() + wait
-    said = False
-    with ExitStack() as held:
-        while True:
-            freed = repossess_expired_leases()
-            if freed:
-                log.warning("account %s: freed %d slot(s) of run(s) that died holding the account", account, freed)
-            if not said and limit.active_slots >= limit.limit:
-                log.warning("account %s%s is busy: another trading run holds it; waiting up to %.0f s",
-                            account, f" ({label})" if label else "", wait)
-                said = True
-            attempt = max(0.1, min(_ATTEMPT_S, deadline - time.monotonic()))
-            try:
-                held.enter_context(concurrency(name, occupy=1, timeout_seconds=attempt, lease_duration=LEASE_S,
-                                               strict=True, holder=lease_holder,
-                                               raise_on_lease_renewal_failure=False))
-                break
-            except TimeoutError:
-                if time.monotonic() >= deadline:
-                    raise AccountBusy(
-                        f"account {account}{f' ({label})' if label else ''} stayed busy for {wait:.0f} s: another "
-                        f"trading run holds it -- wait for it to finish, or raise {ENV_LOCK_WAIT}") from None
-                if not said:
-                    log.warning("account %s is busy: another trading run holds it; waiting up to %.0f s",
-                                account, wait)
-                    said = True
-        if said:
-            log.info("account %s: acquired after waiting", account)
-        yield
+    waited = False
+    limit = _ensure_limit(name)
+    while limit.active_slots >= limit.limit:
+        if not waited:
+            log.warning("%s is busy: another trading run holds it; waiting up to %.0f s", what, wait)
+            waited = True
+        freed = repossess_expired_leases()
+        if freed:
+            log.warning("%s: freed %d slot(s) of run(s) that died holding it", what, freed)
+        elif time.monotonic() >= deadline:
+            raise AccountBusy(f"{what} stayed busy for {wait:.0f} s: another trading run holds it -- wait for it "
+                              f"to finish, or raise {ENV_LOCK_WAIT}")
+        else:
+            time.sleep(_POLL_S)
+        limit = _ensure_limit(name)
+    try:
+        with concurrency(name, occupy=1, timeout_seconds=max(1.0, deadline - time.monotonic()),
+                         lease_duration=LEASE_S, strict=True, holder=lease_holder,
+                         raise_on_lease_renewal_failure=False):
+            if waited:
+                log.info("%s: acquired after waiting", what)
+            yield
+    except TimeoutError:
+        raise AccountBusy(f"{what} stayed busy for {wait:.0f} s: another trading run holds it -- wait for it to "
+                          f"finish, or raise {ENV_LOCK_WAIT}") from None

@@ -460,7 +460,8 @@ def _interrupted(run: StrategyRun, log: Any) -> None:
     journal it, and say exactly what was cancelled and what could not be."""
     assert run.journal is not None
     client = run.credentials.get_client()
-    cancelled, resting = [], []
+    cancelled: list[Order] = []
+    resting: list[Order | None] = []
     for row in run.journal.orders(run.run_id):
         if row.state not in ("sent", "live"):
             continue
@@ -503,6 +504,51 @@ def honest_outcome(run: StrategyRun) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Identity:
+    """Whose ids a run's orders carry: ``key`` goes into every clOrdId."""
+
+    key: str
+    look_first: bool = False
+    resumed: Progress | None = None
+    slot: str | None = None
+
+
+def _identity(spec: Spec, kind: str, journal: Journal, account: str, run_id: str, *, resume: bool, restart: bool,
+              dry: bool, log: Any) -> _Identity:
+    """The flow run's own id, except for a DCA (its schedule slot: one buy per slot) and a TWAP
+    that goes on with the execution the last run left part-way (``resume``: the ids it used)."""
+    if kind == "dca":
+        slot = slot_of(int(getattr(spec.strategy, "slot_seconds", 86_400)))
+        return _Identity(f"slot-{slot}", look_first=True, slot=slot)
+    if kind != "twap":
+        return _Identity(run_id)
+    progress = unfinished(journal, spec=spec.name, account=account, kind=kind, this_run=run_id)
+    if progress is None:
+        return _Identity(run_id)
+    if resume:
+        log.info("resuming run %s: %s already done over %d slice(s)", progress.root, format_decimal(progress.done),
+                 len(progress.legs))
+        return _Identity(progress.root, look_first=True, resumed=progress)
+    if not restart:
+        raise UnfinishedRun(_unfinished_message(spec, progress))
+    if not dry:
+        journal.finish_run(progress.last.run_id, "abandoned", "restarted by a later run")
+        log.info("restarting: run %s abandoned", progress.last.run_id)
+    return _Identity(run_id)
+
+
+def _failed(journal: Journal, run_id: str, exc: BaseException) -> None:
+    """Journal the failure; if orders of this run may be live, say so in the error itself."""
+    journal.finish_run(run_id, "failed", " ".join(str(exc).split())[:500])
+    unknown = [r for r in journal.orders(run_id) if r.state == "sent"]
+    if unknown and isinstance(exc, OkxError) and not isinstance(exc, RunFailed):
+        raise RunFailed(
+            f"{exc} -- {len(unknown)} order(s) may be live, their outcome unknown (clOrdId "
+            f"{', '.join(r.cl_ord_id for r in unknown)}): the next run of this spec looks them up before it "
+            "plans") from exc
+
+
 @contextmanager
 def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind: str, *,
                  resume: bool = False, restart: bool = False) -> Iterator[StrategyRun]:
@@ -530,33 +576,19 @@ def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind:
             settlement = settle_earlier_runs(journal, creds, spec=spec.name, account=account,
                                              this_run=run_id, tag=order_tag(spec), act=not dry, log=log,
                                              keep={r.cl_ord_id for r in journal.orders(run_id)})
-            key, look_first, resumed, slot = run_id, False, None, None
-            if kind == "twap":
-                progress = unfinished(journal, spec=spec.name, account=account, kind=kind, this_run=run_id)
-                if progress is not None and not (resume or restart):
-                    raise UnfinishedRun(_unfinished_message(spec, progress))
-                if progress is not None and resume:
-                    key, look_first, resumed = progress.root, True, progress
-                    log.info("resuming run %s: %s already done over %d slice(s)", progress.root,
-                             format_decimal(progress.done), len(progress.legs))
-                elif progress is not None and not dry:
-                    journal.finish_run(progress.last.run_id, "abandoned", "restarted by a later run")
-                    log.info("restarting: run %s abandoned", progress.last.run_id)
-            if kind == "dca":
-                slot = slot_of(int(getattr(spec.strategy, "slot_seconds", 86_400)))
-                key, look_first = f"slot-{slot}", True
+            ident = _identity(spec, kind, journal, account, run_id, resume=resume, restart=restart, dry=dry, log=log)
             balances, books = snapshot(creds, spec)
             plan = make_plan(spec, balances, books, instruments)
-            ids = with_ids(plan, spec, key)
+            ids = with_ids(plan, spec, ident.key)
             log_plan(plan)
-            run = StrategyRun(spec, dry, creds, instruments, plan, key, ids,
+            run = StrategyRun(spec, dry, creds, instruments, plan, ident.key, ids,
                               new_result(spec, venue.label, run_id, dry, plan, balances), run_id=run_id,
                               account=account, journal=None if dry else journal, settlement=settlement,
-                              resumed=resumed, look_first=look_first)
+                              resumed=ident.resumed, look_first=ident.look_first)
             run.result.notes += settlement.notes
             if not dry:
-                journal.start_run(run_id, spec=spec.name, account=account, kind=kind, slot=slot,
-                                  resumes=resumed.root if resumed else None)
+                journal.start_run(run_id, spec=spec.name, account=account, kind=kind, slot=ident.slot,
+                                  resumes=ident.resumed.root if ident.resumed else None)
             try:
                 yield run
             except (KeyboardInterrupt, SystemExit, TerminationSignal):
@@ -566,21 +598,15 @@ def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind:
                 raise
             except BaseException as exc:
                 if not dry:
-                    journal.finish_run(run_id, "failed", " ".join(str(exc).split())[:500])
-                    unknown = [r for r in journal.orders(run_id) if r.state == "sent"]
-                    if unknown and isinstance(exc, OkxError) and not isinstance(exc, RunFailed):
-                        raise RunFailed(
-                            f"{exc} -- {len(unknown)} order(s) may be live, their outcome unknown (clOrdId "
-                            f"{', '.join(r.cl_ord_id for r in unknown)}): the next run of this spec looks them "
-                            "up before it plans") from exc
+                    _failed(journal, run_id, exc)
                 raise
             run.result.cl_ord_ids = dict(run.ids)
             after_weights(run.result, creds, needs(spec).ccys)
             publish(spec, run.result, run.ids)
             failure = honest_outcome(run)
             if not dry:
-                if resumed is not None and failure is None:
-                    for earlier in {resumed.last.run_id, resumed.root}:
+                if ident.resumed is not None and failure is None:
+                    for earlier in {ident.resumed.last.run_id, ident.resumed.root}:
                         journal.finish_run(earlier, "resumed", f"finished by run {run_id}")
                 journal.finish_run(run_id, "failed" if failure else "completed", failure or "")
             if failure:

@@ -30,7 +30,7 @@ from typing import Any, Final
 from okx_tasks import tasks
 from okx_tasks.blocks import OkxCredentials
 from okx_tasks.errors import ConfigurationError
-from okx_tasks.journal import OPEN_STATES, UNFINISHED_RUNS, Journal, OrderRecord, RunRecord
+from okx_tasks.journal import UNFINISHED_RUNS, Journal, OrderRecord, RunRecord
 from okx_tasks.models import Order
 from okx_tasks.precision import format_decimal
 
@@ -169,7 +169,3 @@ def unfinished(journal: Journal, *, spec: str, account: str, kind: str, this_run
         journal.finish_run(earlier[0].run_id, "abandoned", "nothing of it reached the exchange")
         return None
     return progress
-
-
-def open_rows(rows: Iterable[OrderRecord]) -> list[OrderRecord]:
-    return [r for r in rows if r.state in OPEN_STATES]

@@ -219,12 +219,10 @@ def place_batch_once(
         _wait_out(client, max((e for e in previous.values() if e is not None), default=None),
                   f"{len(ids)} clOrdIds", sleep)
     for order in orders:
-        found = None
-        if resend or previous[order.cl_ord_id or ""] is not None:
-            order_found = client.find_order(order.inst_id, order.cl_ord_id or "")
-            found = _adopted(order_found) if order_found is not None else None
-        if found is not None:
-            results[found.cl_ord_id] = found
+        existing = (client.find_order(order.inst_id, order.cl_ord_id or "")
+                    if resend or previous[order.cl_ord_id or ""] is not None else None)
+        if existing is not None:
+            results[existing.cl_ord_id] = _adopted(existing)
         else:
             to_send.append(order)
     for start in range(0, len(to_send), MAX_BATCH_ORDERS):

@@ -147,8 +147,9 @@ def test_interrupted_run_cancels_what_it_left_resting(sim, spec_file, monkeypatc
 def _far_from_market(real: Any) -> Any:
     def request(leg: Any, cl_ord_id: str, tag: str | None = None) -> OrderRequest:
         order = real(leg, cl_ord_id, tag)
-        px = (order.px or Decimal(1)) * (Decimal("0.5") if order.side == "buy" else Decimal(2))
-        return order.model_copy(update={"px": px.quantize(Decimal("0.01"))})
+        base = order.px or Decimal(1)
+        px = base * (Decimal("0.5") if order.side == "buy" else Decimal(2))
+        return order.model_copy(update={"px": px.quantize(base)})  # same decimals: still on the tick
 
     return request
 

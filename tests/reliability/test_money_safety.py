@@ -25,7 +25,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 
 from okx_tasks.journal import Journal
 from tests.reliability.simproc import BALANCE_ARGS, SimProcess, key_env, rebalance_spec, sim_process, twap_spec, \
@@ -104,12 +103,17 @@ def placed_count(output: str) -> int:
 
 
 def test_two_runs_of_one_spec_at_once_trade_once(tmp_path: Path) -> None:
-    with sim_process(tmp_path / "sim", *BALANCE_ARGS, "--seed", "51") as sim:
+    # 3 s per private call, as over a slow link: the first run trades for ~12 s after it planned,
+    # and the second, started as the first begins (a manual run during a scheduled one), reads
+    # the account while the first is between its sells and its buys.
+    with sim_process(tmp_path / "sim", *BALANCE_ARGS, "--seed", "51", "--latency-ms", "3000") as sim:
         spec = write_spec(tmp_path / "reb.yaml", rebalance_spec("twice-rebalance", sim.url))
         env = cli_env(tmp_path)
         prepare_prefect_home(env)
         logs = [tmp_path / "a.log", tmp_path / "b.log"]
-        procs = [start_cli(["run", str(spec)], env, log) for log in logs]
+        procs = [start_cli(["run", str(spec)], env, logs[0])]
+        wait_for(lambda: "Beginning flow run" in logs[0].read_text(errors="replace"), 120, "the first run")
+        procs.append(start_cli(["run", str(spec)], env, logs[1]))
         for proc in procs:
             proc.wait(timeout=CLI_TIMEOUT)
         outputs = [log.read_text(errors="replace") for log in logs]
@@ -118,7 +122,8 @@ def test_two_runs_of_one_spec_at_once_trade_once(tmp_path: Path) -> None:
         orders = tagged(sim, "twicerebal")
         # One run traded; the other waited for the account, then found the weights in band.
         assert sorted(placed)[0] == 0 and sorted(placed)[1] == len(orders) > 0, (placed, len(orders))
-        waiter = outputs[placed.index(0)]
+        waiter = outputs[1]
+        assert placed[0] == len(orders) and placed[1] == 0, placed
         assert "is busy: another trading run holds it" in waiter
         assert "nothing to trade" in waiter
 
