@@ -470,6 +470,8 @@ def main() -> int:
 
     import_s = clock() - t0
     with tempfile.TemporaryDirectory(prefix="okx-flowbench-") as tmp, heartbeat_off():
+        # The runs' journal lives and dies with the benchmark, never in the user's data dir.
+        os.environ["OKX_FLOWS_JOURNAL_URL"] = f"sqlite:///{Path(tmp) / 'journal.sqlite3'}"
         if args.mode == "overhead":
             out = overhead(args.reps, args.tasks, args.task_rounds, Path(tmp))
         else:

@@ -163,6 +163,7 @@ def bench_orchestration(quick: bool, runs: int = 5, deployment: str = "btc-dca")
         worker_home.mkdir()
         worker_log = stack.root / "worker.log"
         worker_env = {**stack.env, **creds, "OKX_BASE_URL": sim_url, "PREFECT_HOME": str(worker_home),
+                      "OKX_FLOWS_JOURNAL_URL": f"sqlite:///{worker_home / 'journal.sqlite3'}",
                       "PREFECT_WORKER_QUERY_SECONDS": "1"}
         worker = services.spawn([str(services.BIN / "prefect"), "worker", "start", "--pool", "okx-process",
                                  "--name", "bench-worker"], env=worker_env, log=worker_log, cwd=ROOT)

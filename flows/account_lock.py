@@ -62,11 +62,12 @@ def wait_seconds() -> float:
 
 def _ensure_limit(name: str) -> Any:
     """The limit, created on first use (limit 1); a concurrent creator's 409 is fine."""
-    from prefect.client.orchestration import get_client
+    from prefect.client.orchestration import SyncPrefectClient, get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.context import FlowRunContext
     from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
-    with get_client(sync_client=True) as client:
+    def ensure(client: Any) -> Any:
         try:
             return client.read_global_concurrency_limit_by_name(name)
         except ObjectNotFound:
@@ -76,6 +77,12 @@ def _ensure_limit(name: str) -> Any:
         except ObjectAlreadyExists:
             pass
         return client.read_global_concurrency_limit_by_name(name)
+
+    ctx = FlowRunContext.get()
+    if ctx is not None and isinstance(ctx.client, SyncPrefectClient):
+        return ensure(ctx.client)  # the run's own client: no new connection per call
+    with get_client(sync_client=True) as client:
+        return ensure(client)
 
 
 def repossess_expired_leases() -> int:

@@ -377,11 +377,8 @@ class StrategyRun:
         placements = place(self.credentials, legs, self.ids, self.instruments, label=label, tag=self.tag,
                            sends=self.sends if not self.look_first else _LookFirst(self.sends))
         if self.journal is not None:
-            for p in placements:
-                if p.ok:
-                    self.journal.record(self.run_id, p.cl_ord_id, "live", ord_id=p.ord_id)
-                elif not p.outcome_unknown:
-                    self.journal.record(self.run_id, p.cl_ord_id, "refused", error=p.error)
+            self.journal.record_states(self.run_id, [(p.cl_ord_id, "live" if p.ok else "refused", p.ord_id, p.error)
+                                                     for p in placements if not p.outcome_unknown])
         return placements
 
     def settle(self, placements: Sequence[Placement], timeout_s: float = SETTLE_TIMEOUT_S,
@@ -392,8 +389,7 @@ class StrategyRun:
 
     def record(self, orders: Sequence[Order]) -> None:
         if self.journal is not None:
-            for order in orders:
-                self.journal.record_order(self.run_id, order)
+            self.journal.record_orders(self.run_id, orders)
 
 
 class _LookFirst:

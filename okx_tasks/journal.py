@@ -264,23 +264,33 @@ class Journal:
 
     def record(self, run_id: str, cl_ord_id: str, state: OrderState, *, ord_id: str | None = None,
                filled: Decimal | None = None, avg_px: Decimal | None = None, error: str | None = None) -> None:
-        values: dict[str, Any] = {"state": state, "updated_ms": _now_ms()}
-        if ord_id:
-            values["ord_id"] = ord_id
-        if filled is not None:
-            values["filled"] = str(filled)
-        if avg_px is not None:
-            values["avg_px"] = str(avg_px)
-        if error is not None:
-            values["error"] = error[:1000]
+        self.record_states(run_id, [(cl_ord_id, state, ord_id, error)], filled=filled, avg_px=avg_px)
+
+    def record_states(self, run_id: str, states: Sequence[tuple[str, OrderState, str | None, str | None]], *,
+                      filled: Decimal | None = None, avg_px: Decimal | None = None) -> None:
+        """(clOrdId, state, ordId, error) for several orders of the run, in one transaction."""
         t = orders_table
+        now = _now_ms()
         with self._engine.begin() as db:
-            db.execute(t.update().where(t.c.run_id == run_id, t.c.cl_ord_id == cl_ord_id).values(**values))
+            for cl_ord_id, state, ord_id, error in states:
+                values = _state_values(state, now, ord_id=ord_id, filled=filled, avg_px=avg_px, error=error)
+                db.execute(t.update().where(t.c.run_id == run_id, t.c.cl_ord_id == cl_ord_id).values(**values))
 
     def record_order(self, run_id: str, order: Order) -> None:
         """What the exchange says of one of this run's orders now."""
-        self.record(run_id, order.cl_ord_id, order_state(order), ord_id=order.ord_id, filled=order.filled,
-                    avg_px=order.avg_px)
+        self.record_orders(run_id, [order])
+
+    def record_orders(self, run_id: str, orders: Sequence[Order]) -> None:
+        """What the exchange says of these orders of the run now, in one transaction."""
+        if not orders:
+            return
+        t = orders_table
+        now = _now_ms()
+        with self._engine.begin() as db:
+            for order in orders:
+                values = _state_values(order_state(order), now, ord_id=order.ord_id, filled=order.filled,
+                                       avg_px=order.avg_px)
+                db.execute(t.update().where(t.c.run_id == run_id, t.c.cl_ord_id == order.cl_ord_id).values(**values))
 
     def orders(self, run_id: str) -> list[OrderRecord]:
         t = orders_table
@@ -319,8 +329,21 @@ class RunJournal:
         self.journal.record_sends(self.run_id, orders, exp_ms)
 
     def record_refusal(self, orders: Sequence[OrderRequest], error: str) -> None:
-        for order in orders:
-            self.journal.record(self.run_id, order.cl_ord_id or "", "refused", error=error)
+        self.journal.record_states(self.run_id, [(o.cl_ord_id or "", "refused", None, error) for o in orders])
+
+
+def _state_values(state: str, now: int, *, ord_id: str | None = None, filled: Decimal | None = None,
+                  avg_px: Decimal | None = None, error: str | None = None) -> dict[str, Any]:
+    values: dict[str, Any] = {"state": state, "updated_ms": now}
+    if ord_id:
+        values["ord_id"] = ord_id
+    if filled is not None:
+        values["filled"] = str(filled)
+    if avg_px is not None:
+        values["avg_px"] = str(avg_px)
+    if error is not None:
+        values["error"] = error[:1000]
+    return values
 
 
 def _intent_row(run_id: str, leg: str, order: OrderRequest) -> dict[str, Any]:

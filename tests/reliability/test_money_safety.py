@@ -120,6 +120,8 @@ def test_two_runs_of_one_spec_at_once_trade_once(tmp_path: Path) -> None:
         assert [p.returncode for p in procs] == [0, 0], outputs
         placed = [placed_count(out) for out in outputs]
         orders = tagged(sim, "twicerebal")
+        print(f"SCENARIO two-runs: intended {max(placed)} orders (one run's plan); on the exchange {len(orders)}; "
+              f"placed per run {placed}")
         # One run traded; the other waited for the account, then found the weights in band.
         assert sorted(placed)[0] == 0 and sorted(placed)[1] == len(orders) > 0, (placed, len(orders))
         waiter = outputs[1]
@@ -152,6 +154,8 @@ def test_sigkilled_rebalance_leaves_no_orphan_for_the_next_run(tmp_path: Path) -
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         assert "earlier runs left resting" in done.stdout
         still_live = [o for o in tagged(sim, "orphanreba") if o["state"] in ("live", "partially_filled")]
+        print(f"SCENARIO sigkill-rebalance: {len(live)} order(s) resting at the kill; live after the next run "
+              f"{len(still_live)}")
         assert still_live == [], "orders of the killed run still rest (their funds stay frozen)"
         first_ids = {o["clOrdId"] for o in live}
         assert all(o["state"] in ("canceled", "filled") for o in sim.orders() if o["clOrdId"] in first_ids)
@@ -211,5 +215,6 @@ def test_killed_twap_refuses_a_plain_rerun_and_resumes_exactly(tmp_path: Path) -
         assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
         after = tagged(sim, "resumetwap")
         sold = sum((Decimal(o["accFillSz"] or 0) for o in after), Decimal(0))
+        print(f"SCENARIO twap-kill: intended {total} BTC; sold {sold_before} before the kill, {sold} in all")
         assert sold == total, f"sold {sold} for a {total} TWAP"
         assert len({o["clOrdId"] for o in after}) == len(after)  # no clOrdId used twice

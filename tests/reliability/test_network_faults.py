@@ -39,6 +39,8 @@ def test_client_clock_ahead_and_a_delayed_original_buy_once(tmp_path: Path) -> N
         orders = tagged(sim, "skewdca")
         filled = [o for o in orders if Decimal(o["accFillSz"] or 0) > 0]
         spent = filled_quote(orders, "buy")
+        print(f"SCENARIO clock-ahead+delayed: intended 1 order / 100 USDT; on the exchange {len(filled)} filled, "
+              f"{spent:.2f} USDT")
         assert len(filled) == 1, f"{len(filled)} orders filled for one DCA buy, {spent} USDT spent"
         assert Decimal("99") < spent <= Decimal("100.01"), spent
 
@@ -49,6 +51,8 @@ def test_exchange_clock_ahead_still_trades(tmp_path: Path) -> None:
         done = run_cli(["run", str(spec)], cli_env(tmp_path))
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         orders = tagged(sim, "aheaddca")
+        print(f"SCENARIO exchange-ahead: intended 1 order / 100 USDT; on the exchange {len(orders)} "
+              f"({[o['state'] for o in orders]}), {filled_quote(orders, 'buy'):.2f} USDT")
         assert len(orders) == 1 and orders[0]["state"] == "filled"
         assert Decimal("99") < filled_quote(orders, "buy") <= Decimal("100.01")
 
@@ -69,5 +73,7 @@ def test_lost_reply_and_network_down_then_rerun_buys_once(tmp_path: Path) -> Non
         assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
         assert "adopted" in rerun.stdout
         orders = tagged(sim, "lostdca")
+        print(f"SCENARIO lost-reply+rerun: intended 1 order / 100 USDT; on the exchange {len(orders)}, "
+              f"{filled_quote(orders, 'buy'):.2f} USDT")
         assert len(orders) == 1, f"{len(orders)} orders for one DCA buy"
         assert Decimal("99") < filled_quote(orders, "buy") <= Decimal("100.01")
