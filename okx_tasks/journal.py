@@ -171,11 +171,7 @@ class Journal:
         self.url = url
         try:
             self._engine: Engine = _engine(url)
-            try:
-                _metadata.create_all(self._engine, checkfirst=True)
-            except sa.exc.OperationalError:
-                # Another process created the tables between our check and our CREATE.
-                _metadata.create_all(self._engine, checkfirst=True)
+            _create_tables(self._engine)
         except sa.exc.ArgumentError as exc:
             raise ConfigurationError(f"journal URL is not a database URL ({exc.__class__.__name__}) -- set "
                                      f"{ENV_JOURNAL_URL} to e.g. sqlite:////path/journal.sqlite3") from None
@@ -190,6 +186,10 @@ class Journal:
 
     def __repr__(self) -> str:
         return f"Journal({self.display_url!r})"
+
+    def close(self) -> None:
+        """Release the engine's pooled connections (a journal from ``open_journal`` stays open)."""
+        self._engine.dispose()
 
     # -- runs -----------------------------------------------------------------------------------
 
@@ -351,6 +351,28 @@ def _intent_row(run_id: str, leg: str, order: OrderRequest) -> dict[str, Any]:
             "side": order.side, "ord_type": order.ord_type, "sz": str(order.sz),
             "px": None if order.px is None else str(order.px), "state": "intended", "exp_ms": None,
             "filled": "0", "updated_ms": _now_ms()}
+
+
+_SCHEMA_LOCK = 0x6F6B78666C6F7773  # "okxflows": the advisory lock that serialises schema creation
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create the journal's tables once, however many workers open a fresh database at once.
+
+    ``create_all`` checks, then creates: two PostgreSQL workers can both see no table and the
+    second CREATE fails on the catalogue's unique index. A transaction-scoped advisory lock makes
+    the check and the create one step. SQLite has no such lock; its CREATE races surface as
+    ``OperationalError`` ("table already exists") and a second pass finds the tables made.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as db:
+            db.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            _metadata.create_all(db, checkfirst=True)
+        return
+    try:
+        _metadata.create_all(engine, checkfirst=True)
+    except sa.exc.OperationalError:
+        _metadata.create_all(engine, checkfirst=True)
 
 
 def _engine(url: str) -> Engine:

@@ -80,3 +80,37 @@ def test_urls_show_no_password_and_bad_urls_are_one_line(tmp_path: Path) -> None
     with pytest.raises(ConfigurationError) as down:
         Journal("postgresql+psycopg://okx:hunter2secret@127.0.0.1:9/journal?connect_timeout=1")
     assert "hunter2secret" not in str(down.value) and "\n" not in str(down.value)
+
+
+@pytest.mark.integration
+def test_workers_opening_a_fresh_postgresql_journal_at_once_all_succeed() -> None:
+    """Two workers' first runs used to race in CREATE TABLE and one failed on a unique violation."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from tests.support.services import postgres_server
+
+    with postgres_server() as url:
+        base = url.replace("postgresql+asyncpg://", "postgresql+psycopg://")
+        for attempt in range(3):  # each attempt on a database no one has opened yet
+            db_url = base.rsplit("/", 1)[0] + f"/fresh{attempt}"
+            admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+            with admin.connect() as db:
+                db.execute(sa.text(f"CREATE DATABASE fresh{attempt}"))
+            admin.dispose()
+            gate, errors = threading.Barrier(8), []
+
+            def open_it() -> None:
+                gate.wait()
+                try:
+                    Journal(db_url).close()
+                except Exception as exc:  # noqa: BLE001 -- the test reports every failure
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=open_it) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert not errors, errors

@@ -78,14 +78,21 @@ def alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
 
 
-def wait_for(check: Any, timeout: float, what: str) -> Any:
+def wait_for(check: Any, timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None,
+             log: Path | None = None) -> Any:
+    """Poll ``check``; give up early, with the run's output, if the run it waits on has ended."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
+        if proc is not None and proc.poll() is not None:
+            break
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    output = log.read_text(errors="replace")[-4000:] if log is not None and log.exists() else ""
+    ended = f" (the run ended with exit code {proc.returncode})" if proc is not None and proc.returncode is not None \
+        else ""
+    raise AssertionError(f"timed out waiting for {what}{ended}\n{output}")
 
 
 def tagged(sim: SimProcess, tag_prefix: str) -> list[dict[str, Any]]:
@@ -138,7 +145,7 @@ def test_sigkilled_rebalance_leaves_no_orphan_for_the_next_run(tmp_path: Path) -
         env = cli_env(tmp_path)
         proc = start_cli(["run", str(resting)], env, tmp_path / "killed.log")
         live = wait_for(lambda: [o for o in tagged(sim, "orphanreba") if o["state"] == "live"], 120,
-                        "a resting order of the first run")
+                        "a resting order of the first run", proc, tmp_path / "killed.log")
         server = children(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
@@ -177,7 +184,7 @@ def test_sigterm_cancels_what_the_run_left_resting(tmp_path: Path) -> None:
         env = cli_env(tmp_path)
         log = tmp_path / "term.log"
         proc = start_cli(["run", str(resting)], env, log)
-        wait_for(lambda: [o for o in tagged(sim, "termrebala") if o["state"] == "live"], 120, "a resting order")
+        wait_for(lambda: [o for o in tagged(sim, "termrebala") if o["state"] == "live"], 120, "a resting order", proc, log)
         server = children(proc.pid)
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(timeout=60) == 130
