@@ -41,8 +41,8 @@ import requests
 import yaml
 from simproc import SimProcess, simulator
 
-from okx_tasks.client import OkxClient
-from okx_tasks.limits import BUDGETS, demands
+from okx_wire.client import OkxClient
+from okx_wire.limits import BUDGETS, demands
 
 clock = time.perf_counter
 
@@ -168,9 +168,10 @@ def direct_rebalance(spec_path: str) -> dict[str, Any]:
     from flows.common import SETTLE_TIMEOUT_S, to_request, with_ids
     from flows.planning import BOOK_DEPTH, make_plan, needs
     from flows.spec import SpecError, check_against_instruments, load_spec
-    from okx_tasks import placement, tasks
+    from okx_tasks import tasks
+    from okx_wire import placement
     from okx_tasks.blocks import OkxCredentials
-    from okx_tasks.errors import OkxError
+    from okx_wire.errors import OkxError
 
     spec = load_spec(spec_path)
     creds = OkxCredentials.from_env(base_url=spec.base_url)
@@ -276,7 +277,7 @@ def task_run_counts(flow_run_ids: list[str], settle_s: float = 20.0) -> dict[str
 def request_summary(trace: list[tuple[float, str, str, tuple[str, ...]]], ip: str) -> dict[str, Any]:
     """Requests per endpoint, and the least time OKX's budgets allow for them.
 
-    Per budget: units per bucket (as ``okx_tasks.limits.demands`` keys them) give
+    Per budget: units per bucket (as ``okx_wire.limits.demands`` keys them) give
     (ceil(units/limit) - 1) * window, the span a sliding window forces between the first and the
     last request of that bucket. Budgets whose requests overlap in time share the wall clock
     (their max counts); budgets used in disjoint phases of the run (books, then orders, then

@@ -46,11 +46,11 @@ import orchestration  # noqa: E402
 import sim_throughput  # noqa: E402
 from simproc import SimProcess, simulator  # noqa: E402
 
-from okx_tasks.auth import ApiCredentials, Signer, format_timestamp, system_clock  # noqa: E402
-from okx_tasks.client import DEFAULT_RATE_SLACK, OkxClient  # noqa: E402
-from okx_tasks.errors import OkxError  # noqa: E402
-from okx_tasks.limits import BUDGETS, SlidingWindowLimiter  # noqa: E402
-from okx_tasks.orders import OrderRequest  # noqa: E402
+from okx_wire.auth import ApiCredentials, Signer, format_timestamp, system_clock  # noqa: E402
+from okx_wire.client import DEFAULT_RATE_SLACK, OkxClient  # noqa: E402
+from okx_wire.errors import OkxError  # noqa: E402
+from okx_wire.limits import BUDGETS, SlidingWindowLimiter  # noqa: E402
+from okx_wire.orders import OrderRequest  # noqa: E402
 
 FIGURES = ("signing", "roundtrip_books", "private_balance", "private_place_cancel", "rate_limits",
            "prefect_overhead", "rebalance_scale", "simulator", "orchestration")

@@ -3,7 +3,7 @@
 Starts the simulator in a subprocess (``python -m okx_sim``, rate limits off: the point is the
 server's capacity, not OKX's budget; a separate process so client threads do not share its GIL)
 unless --url is given (or --in-process), then runs N client threads, each with its own requests.Session,
-signing every request with okx_tasks.auth.Signer. Prints req/s and p50/p99 latency.
+signing every request with okx_wire.auth.Signer. Prints req/s and p50/p99 latency.
 
     .venv/bin/python benchmarks/sim_throughput.py --quick
 """
@@ -21,7 +21,7 @@ import requests
 from simproc import simulator
 
 from okx_sim import SimConfig, running_simulator
-from okx_tasks.auth import ApiCredentials, Signer
+from okx_wire.auth import ApiCredentials, Signer
 
 
 def worker(base_url: str, creds: ApiCredentials, path: str, stop_at: float, latencies: list[float],

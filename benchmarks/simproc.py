@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from okx_tasks.auth import ApiCredentials
+from okx_wire.auth import ApiCredentials
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 

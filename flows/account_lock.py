@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from typing import Any, Final
 from uuid import UUID
 
-from okx_tasks.errors import ConfigurationError
+from okx_wire.errors import ConfigurationError
 
 ENV_LOCK_WAIT: Final = "OKX_FLOWS_ACCOUNT_WAIT_SECONDS"
 #: Set by the CLI when it runs flows on a temporary server whose leases it keeps on disk.

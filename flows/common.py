@@ -4,11 +4,11 @@ orders, the result model and the artifacts with stable keys.
 Order identity: every order carries ``client_order_id(key, spec.name, leg)``, where the key is
 the flow run id (a TWAP resumed with ``--resume``: the run it continues; a DCA: its schedule
 slot). A task retry or a rerun of the same flow run therefore sends the same clOrdIds, and
-``okx_tasks.placement`` adopts an order that already exists instead of sending it again.
+``okx_wire.placement`` adopts an order that already exists instead of sending it again.
 
 Money safety around that, in the order a trading run does it (``strategy_run``): hold the
 account (``flows.account_lock``: one trading run per account), settle what earlier runs of the
-spec left open (``flows.reconcile``, from the run journal ``okx_tasks.journal``), plan from
+spec left open (``flows.reconcile``, from the run journal ``okx_wire.journal``), plan from
 that truth, record every intent and send in the journal before it leaves, and end honestly:
 a run that planned orders and got none onto the exchange fails; an interrupted run cancels
 what it left resting and says so.
@@ -41,12 +41,12 @@ from flows.venue import Venue, resolve_venue
 from okx_tasks import tasks
 from okx_tasks.artifacts import artifact_key, fill_rows, order_rows, publish_markdown, publish_table
 from okx_tasks.blocks import OkxCredentials
-from okx_tasks.errors import AuthenticationError, OkxError, OrderNotFound, PermissionDenied
-from okx_tasks.journal import Journal, RunJournal, account_id, open_journal
-from okx_tasks.models import Fill, Instrument, Order, OrderBook
-from okx_tasks.orders import OrderRequest, client_order_id
-from okx_tasks.placement import Placement, SendLog
-from okx_tasks.precision import format_decimal
+from okx_wire.errors import AuthenticationError, OkxError, OrderNotFound, PermissionDenied
+from okx_wire.journal import Journal, RunJournal, account_id, open_journal
+from okx_wire.models import Fill, Instrument, Order, OrderBook
+from okx_wire.orders import OrderRequest, client_order_id
+from okx_wire.placement import Placement, SendLog
+from okx_wire.precision import format_decimal
 
 ZERO = Decimal(0)
 #: How long a run waits for marketable orders to fill before cancelling what is left.
@@ -397,7 +397,7 @@ class _LookFirst:
     placement looks each one up first even when this journal never saw it sent."""
 
     def __init__(self, inner: SendLog | None) -> None:
-        from okx_tasks.placement import PROCESS_SENDS
+        from okx_wire.placement import PROCESS_SENDS
 
         self.inner: SendLog = inner or PROCESS_SENDS
 

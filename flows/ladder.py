@@ -15,8 +15,8 @@ from prefect import flow
 from flows import common
 from okx_tasks import tasks
 from okx_tasks.blocks import OkxCredentials
-from okx_tasks.models import Order
-from okx_tasks.placement import Placement
+from okx_wire.models import Order
+from okx_wire.placement import Placement
 
 
 @flow(name="ladder", flow_run_name=common.flow_run_name, persist_result=False, log_prints=False)

@@ -2,7 +2,7 @@
 
 The flows and ``okx-flows plan`` share these functions, so the plan a user previews is the
 plan a run computes from the same balances and books. The money-moving math itself lives in
-``okx_tasks.plan``; this module only adapts a validated spec to it and describes the result.
+``okx_strategies.plan``; this module only adapts a validated spec to it and describes the result.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from flows.spec import Dca, Ladder, Rebalance, Spec, Twap
-from okx_tasks.models import Instrument, OrderBook
-from okx_tasks.plan import (PlannedOrder, SkippedLeg, limit_price, order_notional, plan_dca, plan_ladder,
+from okx_wire.models import Instrument, OrderBook
+from okx_strategies.plan import (PlannedOrder, SkippedLeg, limit_price, order_notional, plan_dca, plan_ladder,
                             plan_rebalance, portfolio_weights, twap_slices)
-from okx_tasks.precision import format_decimal, round_price
+from okx_wire.precision import format_decimal, round_price
 
 ZERO = Decimal(0)
 #: Order-book depth fetched for planning (the planners use the top of book; 5 levels are shown).

@@ -29,10 +29,10 @@ from typing import Any, Final
 
 from okx_tasks import tasks
 from okx_tasks.blocks import OkxCredentials
-from okx_tasks.errors import ConfigurationError
-from okx_tasks.journal import UNFINISHED_RUNS, Journal, OrderRecord, RunRecord
-from okx_tasks.models import Order
-from okx_tasks.precision import format_decimal
+from okx_wire.errors import ConfigurationError
+from okx_wire.journal import UNFINISHED_RUNS, Journal, OrderRecord, RunRecord
+from okx_wire.models import Order
+from okx_wire.precision import format_decimal
 
 _EXP_MARGIN_MS: Final = 250
 #: States of an order that did part of a run's work (it reached the exchange).

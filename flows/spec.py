@@ -46,11 +46,11 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from okx_tasks.errors import ConfigurationError
-from okx_tasks.hosts import is_okx_host, normalized_host
-from okx_tasks.models import Instrument
-from okx_tasks.plan import RiskLimits
-from okx_tasks.precision import format_decimal
+from okx_wire.errors import ConfigurationError
+from okx_wire.hosts import is_okx_host, normalized_host
+from okx_wire.models import Instrument
+from okx_strategies.plan import RiskLimits
+from okx_wire.precision import format_decimal
 
 MAX_AMOUNT: Final = Decimal("1e12")
 MAX_DECIMALS: Final = 18

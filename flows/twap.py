@@ -20,8 +20,8 @@ from flows.planning import PlannedLeg, Skipped, twap_slice
 from flows.spec import Twap
 from okx_tasks import tasks
 from okx_tasks.artifacts import artifact_key
-from okx_tasks.plan import twap_slices
-from okx_tasks.precision import format_decimal
+from okx_strategies.plan import twap_slices
+from okx_wire.precision import format_decimal
 
 
 @flow(name="twap", flow_run_name=common.flow_run_name, persist_result=False, log_prints=False)

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from flows.spec import Spec, base_url_problem
-from okx_tasks.errors import ConfigurationError
-from okx_tasks.hosts import ENV_BASE_URL, is_okx_host
+from okx_wire.errors import ConfigurationError
+from okx_wire.hosts import ENV_BASE_URL, is_okx_host
 
 #: Overrides where the embedded simulator keeps its state (the CLI's ``--sim-state`` sets it).
 ENV_SIM_STATE = "OKX_SIM_STATE"
@@ -158,7 +158,7 @@ def resolve_venue(spec: Spec, *, confirm_live: bool = False) -> Iterator[Venue]:
     else:
         credentials = OkxCredentials.from_env(base_url=spec.base_url, demo=demo)
         source = "OKX_* environment variables"
-    from okx_tasks.hosts import resolve_base_url
+    from okx_wire.hosts import resolve_base_url
 
     url = credentials.base_url or (resolve_base_url(None, credentials.region)
                                    if spec.venue != "sim" else None)

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from okx_sim.config import ApiKeySpec, SimConfig
 from okx_sim.protocol import SimError
-from okx_tasks.auth import sign
+from okx_wire.auth import sign
 
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 WINDOW_MS = 30_000

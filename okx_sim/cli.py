@@ -22,7 +22,7 @@ from pydantic import SecretStr, ValidationError
 from okx_sim.config import ApiKeySpec, SimConfig
 from okx_sim.embedded import Simulator
 from okx_sim.state import StateInUse
-from okx_tasks.auth import ENV_API_KEY, ENV_PASSPHRASE, ENV_SECRET_KEY
+from okx_wire.auth import ENV_API_KEY, ENV_PASSPHRASE, ENV_SECRET_KEY
 
 
 def default_state_path() -> Path:

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from okx_tasks.auth import ApiCredentials
+from okx_wire.auth import ApiCredentials
 
 Permission = Literal["read_only", "trade", "withdraw"]
 EnvironmentMode = Literal["any", "live", "demo"]

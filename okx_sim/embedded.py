@@ -30,7 +30,7 @@ from okx_sim.faults import Faults
 from okx_sim.matching import Exchange
 from okx_sim.server import SimApp
 from okx_sim.state import StateStore
-from okx_tasks.auth import ApiCredentials
+from okx_wire.auth import ApiCredentials
 
 
 #: Descriptors kept for what is not a client connection: the state database with its WAL,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from okx_tasks.precision import format_decimal
+from okx_wire.precision import format_decimal
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from okx_sim.instruments import Catalogue, Instrument
-from okx_tasks.precision import format_decimal
+from okx_wire.precision import format_decimal
 
 MAX_DEPTH = 400
 #: Roughly how much quote value (in USD) one book level holds.

@@ -22,7 +22,7 @@ from okx_sim.market import Market
 from okx_sim.protocol import ItemError, SimError, missing, param_error
 from okx_sim.records import Balance, Fill, Ledger, Order
 from okx_sim.state import StateStore
-from okx_tasks.precision import format_decimal, is_multiple
+from okx_wire.precision import format_decimal, is_multiple
 
 TAKER_RATE = Decimal("0.001")
 MAKER_RATE = Decimal("0.0008")

@@ -1,4 +1,4 @@
-"""OKX's error shapes as the simulator raises them, with statuses and texts from okx_tasks.errors.
+"""OKX's error shapes as the simulator raises them, with statuses and texts from okx_wire.errors.
 
 Two kinds: ``SimError`` is a whole-request failure (top-level ``code``, ``data: []``, HTTP status
 from the shared table); ``ItemError`` is one order's failure inside a trade reply (``sCode`` and
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from okx_tasks.errors import ERROR_CODES, okx_message
+from okx_wire.errors import ERROR_CODES, okx_message
 
 #: Every OKX code this simulator can answer with (top level or as sCode). A test checks that each
 #: one is reached by some test, so the list cannot silently grow untested.

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
-from okx_tasks.precision import format_decimal
+from okx_wire.precision import format_decimal
 
 PENDING_STATES = frozenset({"live", "partially_filled"})
 

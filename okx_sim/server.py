@@ -33,8 +33,8 @@ from okx_sim.config import ApiKeySpec, SimConfig
 from okx_sim.faults import Faults
 from okx_sim.matching import Exchange, param
 from okx_sim.protocol import SimError, missing, param_error
-from okx_tasks.errors import okx_message
-from okx_tasks.limits import MAX_BATCH_ORDERS, SlidingWindowLimiter, demands
+from okx_wire.errors import okx_message
+from okx_wire.limits import MAX_BATCH_ORDERS, SlidingWindowLimiter, demands
 
 log = logging.getLogger("okx_sim")
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from okx_sim.records import Balance, Fill, Order, dump, load_fill, load_order
-from okx_tasks.errors import ConfigurationError
+from okx_wire.errors import ConfigurationError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

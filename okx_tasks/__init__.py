@@ -1,7 +1,2 @@
-"""okx_tasks: an OKX V5 client and the Prefect tasks built on it.
-
-Kept import-light on purpose: the simulator and the CLI import pieces of it without paying for
-Prefect. Import what you need from its modules (``okx_tasks.client``, ``okx_tasks.tasks``...).
-"""
-
-__version__ = "0.1.0"
+"""okx_tasks: the Prefect layer over ``okx_wire`` -- tasks, the ``OkxCredentials`` block, artifacts
+and the retry policy. The only package besides ``flows`` that imports Prefect."""

@@ -15,8 +15,8 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from okx_tasks.models import Balance, Fill, Order, OrderBook
-from okx_tasks.precision import format_decimal
+from okx_wire.models import Balance, Fill, Order, OrderBook
+from okx_wire.precision import format_decimal
 
 _ARTIFACT = {"cache_policy": NO_CACHE, "persist_result": False, "retries": 1, "retry_delay_seconds": 1}
 

@@ -15,9 +15,9 @@ from typing import Any, ClassVar, Literal
 from prefect.blocks.abstract import CredentialsBlock
 from pydantic import ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
-from okx_tasks.auth import ApiCredentials, check_credential
-from okx_tasks.client import OkxClient
-from okx_tasks.hosts import ENV_BASE_URL
+from okx_wire.auth import ApiCredentials, check_credential
+from okx_wire.client import OkxClient
+from okx_wire.hosts import ENV_BASE_URL
 
 _clients: dict[tuple[Any, ...], OkxClient] = {}
 _clients_lock = threading.Lock()

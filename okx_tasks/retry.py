@@ -3,7 +3,7 @@
 A Prefect retry re-runs the whole task body (``shared/prefect/FACTS.md`` section 2), so this is
 what keeps money safe: only failures that can improve and that the task can repeat safely are
 retried. Order placement is safe to repeat because the placement code looks the order up by its
-clOrdId before sending it again (see ``okx_tasks.placement``).
+clOrdId before sending it again (see ``okx_wire.placement``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Final
 
 import requests
 
-from okx_tasks.errors import OkxError
+from okx_wire.errors import OkxError
 
 #: Waits between attempts (seconds); Prefect adds jitter on top.
 READ_RETRY_DELAYS: Final = [1.0, 2.0, 4.0, 8.0, 15.0]  # reads are always safe: ride out ~30 s

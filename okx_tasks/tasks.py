@@ -5,7 +5,7 @@ Conventions, all deliberate:
 - no task caches or persists its result (``NO_CACHE``, ``persist_result=False``): inputs hold the
   block and results may hold account data, neither belongs on disk or in a cache key;
 - retries are Prefect's, limited by ``retry_transient`` to failures that can improve and are
-  safe to repeat; order placement is made safe to repeat by ``okx_tasks.placement``;
+  safe to repeat; order placement is made safe to repeat by ``okx_wire.placement``;
 - timeouts are the HTTP client's (a Prefect task timeout cannot interrupt a blocking call).
 """
 
@@ -23,11 +23,11 @@ from prefect.context import FlowRunContext, TaskRunContext
 from prefect.logging import get_run_logger
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from okx_tasks import placement
+from okx_wire import placement
 from okx_tasks.blocks import OkxCredentials
-from okx_tasks.errors import OrderNotFound
-from okx_tasks.models import AccountConfig, Balance, Fill, Instrument, Order, OrderBook, Ticker
-from okx_tasks.orders import OrderRequest
+from okx_wire.errors import OrderNotFound
+from okx_wire.models import AccountConfig, Balance, Fill, Instrument, Order, OrderBook, Ticker
+from okx_wire.orders import OrderRequest
 from okx_tasks.retry import JITTER, READ_RETRY_DELAYS, TRADE_RETRY_DELAYS, is_retriable, retry_transient
 
 _COMMON: dict[str, Any] = {

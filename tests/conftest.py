@@ -13,7 +13,7 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
 
 import pytest  # noqa: E402
 
-from okx_tasks.auth import ApiCredentials  # noqa: E402
+from okx_wire.auth import ApiCredentials  # noqa: E402
 from tests.support.capture import CaptureServer, capture_server  # noqa: E402
 
 SECRET = "cafe0000SECRETKEYdo-not-leak-7731"

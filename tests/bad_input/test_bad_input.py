@@ -1,7 +1,7 @@
 """Bad input, table-driven, each with the EXACT message a user sees: one line naming the problem
 and the fix, a non-zero exit, and nothing sent to the exchange that should not be.
 
-* the spec corpus (``tests/bad_specs/*.yaml`` with its ``.expected`` lines) through ``okx-flows
+* the spec corpus (``tests/flows/bad_specs/*.yaml`` with its ``.expected`` lines) through ``okx-flows
   validate`` -- malformed YAML, unknown keys, wrong types, weights not summing to 1, negative or
   zero amounts, non-ASCII and oversized values, live over plain HTTP...;
 * runtime input through ``okx-flows`` subprocesses against ``okx-flows sim`` processes: unknown
@@ -26,12 +26,12 @@ from typing import Any
 
 import pytest
 
-from flows.cli import main
+from okx_cli.main import main
 from okx_sim import ApiKeySpec, SimConfig, running_simulator
 from okx_tasks import tasks
 from okx_tasks.blocks import OkxCredentials
-from okx_tasks.errors import InvalidOrder
-from okx_tasks.orders import OrderRequest
+from okx_wire.errors import InvalidOrder
+from okx_wire.orders import OrderRequest
 from tests.reliability.simproc import (
     SimProcess,
     dca_spec,
@@ -42,7 +42,7 @@ from tests.reliability.simproc import (
 from tests.support.services import BIN
 
 ROOT = Path(__file__).resolve().parents[2]
-BAD_SPECS = sorted((ROOT / "tests" / "bad_specs").glob("*.yaml"))
+BAD_SPECS = sorted((ROOT / "tests" / "flows" / "bad_specs").glob("*.yaml"))
 
 E = "okx-flows: error: "
 PASSPHRASE_WRONG = (E + '[OKX 50105 GET /api/v5/account/{endpoint}] Request header "OK-ACCESS-PASSPHRASE" incorrect. '
@@ -174,7 +174,7 @@ def test_bad_spec_through_the_cli(path: Path, capsys: pytest.CaptureFixture[str]
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The spec corpus of tests/test_spec.py, as ``okx-flows validate`` prints it (exit 1)."""
     monkeypatch.chdir(ROOT)
-    assert main(["validate", f"tests/bad_specs/{path.name}"]) == 1
+    assert main(["validate", f"tests/flows/bad_specs/{path.name}"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.splitlines() == [path.with_suffix(".expected").read_text(encoding="utf-8").strip()]

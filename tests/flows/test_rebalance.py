@@ -13,7 +13,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 import flows.common as common_module
 from flows.rebalance import rebalance
 from okx_sim import SimConfig
-from okx_tasks.journal import Journal
+from okx_wire.journal import Journal
 
 # Overweight BTC and USDT, underweight ETH, no SOL: the plan needs sells AND buys.
 BALANCES = {"USDT": Decimal("50000"), "BTC": Decimal("2"), "ETH": Decimal("10")}
@@ -51,7 +51,7 @@ def test_rebalance_moves_weights_into_band_sells_first_and_publishes_artifacts(s
         assert after <= band, f"{ccy} still {after} away from {target}"
 
     # Every order carries the run's deterministic clOrdId.
-    from okx_tasks.orders import client_order_id
+    from okx_wire.orders import client_order_id
 
     expected = {client_order_id(result.flow_run_id, "core-rebalance", o.leg) for o in plan.orders}
     assert {p.cl_ord_id for p in result.placements} == expected

@@ -17,9 +17,9 @@ from flows.rebalance import rebalance
 from flows.reconcile import UnfinishedRun
 from flows.spec import load_spec
 from flows.twap import twap
-from okx_tasks.client import OkxClient
-from okx_tasks.journal import open_journal
-from okx_tasks.orders import OrderRequest
+from okx_wire.client import OkxClient
+from okx_wire.journal import open_journal
+from okx_wire.orders import OrderRequest
 
 ROOMY = {"risk": {"max_order_notional": 50000, "max_run_notional": 250000}}
 
@@ -30,7 +30,7 @@ def _client(sim: Any) -> OkxClient:
 
 def _account_runs(spec_name: str) -> list[Any]:
     journal = open_journal()
-    from okx_tasks.journal import runs_table
+    from okx_wire.journal import runs_table
     import sqlalchemy as sa
 
     with journal._engine.connect() as db:  # noqa: SLF001 - the test reads the store it checks

@@ -13,7 +13,7 @@ from flows.ladder import ladder
 from flows.spec import SpecError, load_spec
 from flows.twap import twap
 from flows.venue import LiveNotConfirmed, resolve_venue
-from okx_tasks.errors import ConfigurationError
+from okx_wire.errors import ConfigurationError
 
 STABLE = ("plan", "orders", "fills", "balances", "summary")
 

@@ -94,7 +94,7 @@ def test_deployment_runs_on_two_workers_share_one_budget(stack: Stack) -> None:
         for name in ("alts-a", "alts-b", "btc-dca", "eth-ladder"):
             assert any(k.startswith(f"{name}-") for k in keys), (name, keys)
 
-    from okx_tasks.journal import Journal
+    from okx_wire.journal import Journal
 
     journal = Journal(stack.journal_url)
     for name in ("btc-dca", "eth-ladder"):
@@ -116,7 +116,7 @@ def test_deployment_runs_on_two_workers_share_one_budget(stack: Stack) -> None:
 def _account_of(journal: Any, spec: str) -> str:
     import sqlalchemy as sa
 
-    from okx_tasks.journal import runs_table
+    from okx_wire.journal import runs_table
 
     with journal._engine.connect() as db:  # noqa: SLF001 - the test reads the store it checks
         return str(db.execute(sa.select(runs_table.c.account).where(runs_table.c.spec == spec)).scalar())

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from okx_tasks.client import OkxClient
-from okx_tasks.errors import NetworkError, RequestTimeout
+from okx_wire.client import OkxClient
+from okx_wire.errors import NetworkError, RequestTimeout
 from tests.reliability.simproc import key_env
 
 

@@ -11,8 +11,8 @@ import pytest
 from freezegun import freeze_time
 
 from okx_sim import SimConfig, running_simulator
-from okx_tasks import errors
-from okx_tasks.client import OkxClient
+from okx_wire import errors
+from okx_wire.client import OkxClient
 
 
 class CountingClient(OkxClient):

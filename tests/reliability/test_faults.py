@@ -23,7 +23,7 @@ import pytest
 from flows.dca import dca
 from flows.rebalance import rebalance
 from flows.twap import twap
-from okx_tasks.orders import client_order_id
+from okx_wire.orders import client_order_id
 from tests.reliability.conftest import FaultCounter
 from tests.reliability.simproc import (
     BALANCE_ARGS,

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from okx_tasks import errors
-from okx_tasks.auth import ApiCredentials
-from okx_tasks.client import OkxClient
-from okx_tasks.orders import OrderRequest
+from okx_wire import errors
+from okx_wire.auth import ApiCredentials
+from okx_wire.client import OkxClient
+from okx_wire.orders import OrderRequest
 
 #: A hang fails the test here, whatever pytest's own timeout settings are.
 HANG = 20.0
@@ -204,7 +204,7 @@ def test_a_finished_call_keeps_its_pooled_connection_past_its_deadline() -> None
 
 
 def test_oversized_body_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    import okx_tasks.client as client_module
+    import okx_wire.client as client_module
 
     monkeypatch.setattr(client_module, "MAX_BODY_BYTES", 1000)
     big = b'{"code":"0","msg":"","data":["' + b"x" * 5000 + b'"]}'

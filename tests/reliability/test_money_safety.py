@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 
-from okx_tasks.journal import Journal
+from okx_wire.journal import Journal
 from tests.reliability.simproc import BALANCE_ARGS, SimProcess, key_env, rebalance_spec, sim_process, twap_spec, \
     write_spec
 from tests.support.services import BIN
@@ -170,7 +170,7 @@ def test_sigkilled_rebalance_leaves_no_orphan_for_the_next_run(tmp_path: Path) -
 
 
 def _account(journal: Journal, spec: str) -> str:
-    from okx_tasks.journal import runs_table
+    from okx_wire.journal import runs_table
     import sqlalchemy as sa
 
     with journal._engine.connect() as db:  # noqa: SLF001 - the test reads the store it checks

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import main
-from okx_tasks.auth import Signer
+from okx_cli.main import main
+from okx_wire.auth import Signer
 from tests.reliability.simproc import (
     BALANCE_ARGS,
     PASSPHRASE,

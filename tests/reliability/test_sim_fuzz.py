@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from okx_sim import SimConfig, running_simulator
 from okx_sim.embedded import SimulatorHandle
-from tests.sim.conftest import Client
+from tests.okx_sim.conftest import Client
 
 PATHS = [
     "/api/v5/public/time", "/api/v5/public/instruments", "/api/v5/market/books", "/api/v5/market/ticker",

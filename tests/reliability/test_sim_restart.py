@@ -22,8 +22,8 @@ import pytest
 from prefect import flow
 
 from flows.twap import twap
-from okx_tasks.errors import OkxError
-from okx_tasks.orders import client_order_id
+from okx_wire.errors import OkxError
+from okx_wire.orders import client_order_id
 from tests.reliability.simproc import SimProcess, sim_process, twap_spec, write_spec
 
 SLICES = 6

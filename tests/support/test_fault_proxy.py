@@ -14,9 +14,9 @@ import requests
 
 from okx_sim import SimConfig, running_simulator
 from okx_sim.embedded import SimulatorHandle
-from okx_tasks.client import OkxClient
-from okx_tasks.errors import ConnectionFailed, NetworkError, RequestTimeout
-from okx_tasks.orders import OrderRequest
+from okx_wire.client import OkxClient
+from okx_wire.errors import ConnectionFailed, NetworkError, RequestTimeout
+from okx_wire.orders import OrderRequest
 from tests.support.fault_proxy import FaultProxy, read_message
 
 ORDER = "/api/v5/trade/order"

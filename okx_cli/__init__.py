@@ -1,0 +1,1 @@
+"""okx_cli: the ``okx-flows`` command, one module per command."""

@@ -1,0 +1,1 @@
+"""okx_strategies: what each strategy wants, as pure functions of the venue's state."""

@@ -1,0 +1,114 @@
+"""Order requests as OKX takes them, and the client order ids that make retries safe."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from decimal import Decimal
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from okx_wire.errors import InvalidOrder
+from okx_wire.models import Instrument
+from okx_wire.precision import check_order_size, check_price, format_decimal
+
+CL_ORD_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9]{1,32}")
+PRICED_TYPES: Final = frozenset({"limit", "post_only", "fok", "ioc"})
+
+OrdType = Literal["market", "limit", "post_only", "fok", "ioc"]
+
+
+def client_order_id(*parts: str) -> str:
+    """A clOrdId that is the same every time for the same parts (flow run, spec, leg...).
+
+    OKX allows 1-32 letters and digits. A readable prefix from the last part (the leg) keeps
+    orders recognisable in the OKX UI; a hash of all parts keeps them unique.
+    """
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    leg = re.sub(r"[^A-Za-z0-9]", "", parts[-1] if parts else "")[:8]
+    return f"{leg}{digest}"[:32]
+
+
+class OrderRequest(BaseModel):
+    """One spot order, validated before anything is sent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    inst_id: str
+    side: Literal["buy", "sell"]
+    ord_type: OrdType
+    sz: Decimal
+    px: Decimal | None = None
+    td_mode: Literal["cash", "cross", "isolated"] = "cash"
+    cl_ord_id: str | None = None
+    tag: str | None = None
+    tgt_ccy: Literal["base_ccy", "quote_ccy"] | None = None
+
+    @field_validator("sz")
+    @classmethod
+    def _positive_size(cls, value: Decimal) -> Decimal:
+        if not value.is_finite() or value <= 0:
+            raise ValueError(f"order size must be a positive number, got {value}")
+        return value
+
+    @field_validator("px")
+    @classmethod
+    def _positive_price(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and (not value.is_finite() or value <= 0):
+            raise ValueError(f"price must be a positive number, got {value}")
+        return value
+
+    @field_validator("cl_ord_id")
+    @classmethod
+    def _cl_ord_id_format(cls, value: str | None) -> str | None:
+        if value is not None and not CL_ORD_ID_PATTERN.fullmatch(value):
+            raise ValueError(f"clOrdId {value!r} must be 1-32 letters and digits (OKX's rule)")
+        return value
+
+    @model_validator(mode="after")
+    def _price_matches_type(self) -> OrderRequest:
+        if self.ord_type in PRICED_TYPES and self.px is None:
+            raise ValueError(f"a {self.ord_type} order needs a price (px)")
+        if self.ord_type == "market" and self.px is not None:
+            raise ValueError("a market order takes no price; use a limit or ioc order to bound the price")
+        if self.tgt_ccy is not None and self.ord_type != "market":
+            raise ValueError("tgtCcy applies to spot market orders only")
+        return self
+
+    @property
+    def sized_in_quote(self) -> bool:
+        """Spot market buys default to sz in quote currency (OKX's tgtCcy default)."""
+        return self.ord_type == "market" and (
+            self.tgt_ccy == "quote_ccy" or (self.tgt_ccy is None and self.side == "buy")
+        )
+
+    def check(self, instrument: Instrument) -> None:
+        """Refuse, before sending, what OKX would refuse for this instrument."""
+        if instrument.inst_id != self.inst_id:
+            raise ValueError(f"instrument {instrument.inst_id} does not match order {self.inst_id}")
+        if not instrument.is_live:
+            raise InvalidOrder(f"{self.inst_id} is not trading (state {instrument.state.value})")
+        if not self.sized_in_quote:
+            check_order_size(self.sz, lot_size=instrument.lot_sz, min_size=instrument.min_sz, inst_id=self.inst_id)
+        if self.px is not None:
+            check_price(self.px, tick_size=instrument.tick_sz, inst_id=self.inst_id)
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON object OKX expects: numbers as plain strings, absent fields left out."""
+        body: dict[str, Any] = {
+            "instId": self.inst_id,
+            "tdMode": self.td_mode,
+            "side": self.side,
+            "ordType": self.ord_type,
+            "sz": format_decimal(self.sz),
+        }
+        if self.px is not None:
+            body["px"] = format_decimal(self.px)
+        if self.cl_ord_id is not None:
+            body["clOrdId"] = self.cl_ord_id
+        if self.tag is not None:
+            body["tag"] = self.tag
+        if self.tgt_ccy is not None:
+            body["tgtCcy"] = self.tgt_ccy
+        return body
