@@ -9,10 +9,10 @@ line of stdout. Every flow runs with the heartbeat off (``temporary_settings``),
 does not pay the ~1 s heartbeat join (Prefect 3.9.1, FACTS T1). Each simulator is a subprocess
 (``simproc.simulator``, seed 0), stopped by pid whatever happens.
 
-The direct side does the same work as ``flows.rebalance`` with the same functions
-(``load_spec``, ``check_against_instruments``, ``make_plan``, ``with_ids``, ``to_request``,
-``placement.place_batch_once``/``place_once``, the task bodies via ``Task.fn``) and the same
-client object, minus the Prefect engine: no task runs, no logs or artifacts sent to the API.
+The direct side runs the same pipeline as ``flows.rebalance`` (``okx_strategies.pipeline`` and
+the strategy's ``execute``) through ``okx_strategies.direct.DirectVenue`` on the same client
+object, minus the Prefect engine: no task runs, no logs or artifacts sent to the API, and no
+journal or account lock.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
@@ -120,23 +119,30 @@ def install_client(sim: SimProcess, *, rate_limit: bool) -> tuple[Any, OkxClient
     creds = blocks.OkxCredentials.from_api_credentials(sim.credentials, base_url=sim.base_url)
     session = RecordingSession()
     client = OkxClient(sim.credentials, base_url=sim.base_url, rate_limit=rate_limit, session=session)
-    with blocks._clients_lock:
-        blocks._clients[creds._client_key()] = client
+    blocks._CLIENTS.put(creds._client_key(), client)
     os.environ["OKX_API_KEY"] = sim.credentials.api_key
     os.environ["OKX_SECRET_KEY"] = sim.credentials.secret_key.get_secret_value()
     os.environ["OKX_PASSPHRASE"] = sim.credentials.passphrase.get_secret_value()
     os.environ.pop("OKX_BASE_URL", None)
+    _configure()
     return creds, client, session
 
 
 def drop_client(client: OkxClient) -> None:
     from okx_tasks import blocks
 
-    with blocks._clients_lock:
-        for key, value in list(blocks._clients.items()):
-            if value is client:
-                del blocks._clients[key]
+    for key in blocks._CLIENTS:
+        if blocks._CLIENTS.entries.get(key) is client:
+            blocks._CLIENTS.pop(key)
     client.close()
+
+
+def _configure() -> None:
+    """This process's settings, from the environment as this benchmark set it (an entry point)."""
+    from okx_wire.runtime import RUNTIME
+    from okx_wire.settings import Settings
+
+    RUNTIME.configure(Settings.from_env())
 
 
 # -- specs ------------------------------------------------------------------------------------
@@ -161,68 +167,30 @@ def write_spec(path: Path, name: str, base_url: str, assets: list[str]) -> Path:
     return path
 
 
-# -- the direct side: the rebalance flow's steps, no Prefect engine ---------------------------
+# -- the direct side: the rebalance flow's pipeline, no Prefect engine ---------------------------
 
 def direct_rebalance(spec_path: str) -> dict[str, Any]:
-    from flows import common
-    from flows.common import SETTLE_TIMEOUT_S, to_request, with_ids
-    from flows.planning import BOOK_DEPTH, make_plan, needs
-    from flows.spec import SpecError, check_against_instruments, load_spec
-    from okx_tasks import tasks
-    from okx_wire import placement
+    """The pipeline the flow runs (``okx_strategies.pipeline`` and the strategy's ``execute``)
+    through the direct binding: the same reads, plan, batches, waits and fills, no task runs."""
+    from flows.spec import SpecError, load_spec
+    from okx_strategies import pipeline
+    from okx_strategies.direct import DirectRun, DirectVenue
     from okx_tasks.blocks import OkxCredentials
-    from okx_wire.errors import OkxError
 
     spec = load_spec(spec_path)
     creds = OkxCredentials.from_env(base_url=spec.base_url)
-    client = creds.get_client()
-    instruments = {i.inst_id: i for i in client.instruments("SPOT")}
-    problems = check_against_instruments(spec, instruments)
-    if problems:
-        raise SpecError(problems)
-    need = needs(spec)
-    balance = client.balance(list(need.ccys))
-    balances = {c: balance.available(c) for c in need.ccys}
-    # The flow submits every book to its (unbounded) thread pool: same concurrency here.
-    with ThreadPoolExecutor(max_workers=max(1, len(need.inst_ids))) as pool:
-        futures = {i: pool.submit(client.order_book, i, BOOK_DEPTH) for i in need.inst_ids}
-        books = {i: f.result() for i, f in futures.items()}
-    plan = make_plan(spec, balances, books, instruments)
-    ids = with_ids(plan, spec, uuid.uuid4().hex)
-    tag = common.order_tag(spec) if hasattr(common, "order_tag") else None  # as the flow tags its orders
-    placed_all: list[Any] = []
-    orders_all: list[Any] = []
-    for legs in (plan.sells, plan.buys):
-        if not legs:
-            continue
-        reqs = [to_request(leg, ids[leg.leg], tag) if tag else to_request(leg, ids[leg.leg]) for leg in legs]
-        if len(reqs) > 1:
-            for r in reqs:
-                r.check(instruments[r.inst_id])
-            placements = placement.place_batch_once(client, reqs, resend=False)
-        else:
-            reqs[0].check(instruments[reqs[0].inst_id])
-            try:
-                placements = [placement.place_once(client, reqs[0], resend=False)]
-            except OkxError:
-                placements = []
-        placed_all += placements
-        placed = [p for p in placements if p.ok]
-        if not placed:
-            continue
-        for order in tasks.wait_for_orders.fn(creds, placed, timeout_s=SETTLE_TIMEOUT_S):
-            if not order.is_final:
-                order = tasks.cancel_order.fn(creds, order.inst_id, ord_id=order.ord_id)
-            orders_all.append(order)
-    # As flows.common.fills_of: the account's fills since the first traded order, paged.
-    traded = [o for o in orders_all if o.filled > 0]
-    wanted = {o.ord_id for o in traded}
-    begin = min((o.c_time for o in traded if o.c_time), default=None)
-    fills = [f for f in client.fills_since(begin - 1) if f.ord_id in wanted] if begin is not None else []
-    after = client.balance(list(need.ccys))
+    # Fresh ids (a new uuid per run), so nothing to look up before sending, as a flow's first attempt.
+    venue = DirectVenue(creds.get_client(), resend=False)
+    instruments = pipeline.checked_instruments(venue, spec, SpecError)
+    snapshot = pipeline.market(venue, spec, instruments)
+    plan = pipeline.plan(spec, snapshot)
+    run = DirectRun(spec, venue, instruments, plan, key=uuid.uuid4().hex)
+    pipeline.strategy_of(spec).execute(run)
+    need = spec.strategy.needs()
+    after = venue.balances(need.ccys)
     return {"orders": len(plan.orders), "legs": sorted((o.inst_id, o.side) for o in plan.orders),
-            "placed": sum(p.ok for p in placed_all), "fills": len(fills),
-            "after": {c: str(after.available(c)) for c in need.ccys}}
+            "placed": sum(p.ok for p in run.result.placements), "fills": len(run.result.fills),
+            "after": {c: str(v) for c, v in after.items()}}
 
 
 def flow_rebalance(spec_path: str) -> dict[str, Any]:
@@ -343,7 +311,7 @@ def overhead(reps: int, n_tasks: int, task_rounds: int, tmp: Path) -> dict[str, 
             samples[side].append(one(side, r + 1))
     flow_ids = [first["flow"]["flow_run_id"]] + [s["flow_run_id"] for s in samples["flow"]]
     same_orders = all(f["legs"] == d["legs"] and f["placed"] == d["placed"]
-                      for f, d in zip(samples["flow"], samples["direct"]))
+                      for f, d in zip(samples["flow"], samples["direct"], strict=True))
 
     # N order-book tasks in one flow vs N direct calls, on one simulator (limits off both sides).
     book_stats: dict[str, list[float]] = {"direct": [], "flow_sequential": [], "flow_submit": [], "flow_empty": []}
@@ -473,6 +441,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="okx-flowbench-") as tmp, heartbeat_off():
         # The runs' journal lives and dies with the benchmark, never in the user's data dir.
         os.environ["OKX_FLOWS_JOURNAL_URL"] = f"sqlite:///{Path(tmp) / 'journal.sqlite3'}"
+        _configure()
         if args.mode == "overhead":
             out = overhead(args.reps, args.tasks, args.task_rounds, Path(tmp))
         else:

@@ -8,8 +8,9 @@ Every grant is time-stamped (wall clock; all processes share this machine's cloc
 
 Prints one JSON line: achieved acquisitions/s against OKX's budget (``--budget`` per 2 s, i.e.
 30/s), the fraction of the budget (overall and after the first window), p50/p99 acquire latency,
-and the most grants seen in any 2.0 s window (OKX's window) -- a token bucket with capacity ``limit`` refilling at ``decay``/s can grant up to
-``limit + 2*decay`` in one 2 s window, which the exchange would refuse.
+and the most grants seen in any 2.0 s window (OKX's window) -- a token bucket with capacity
+``limit`` refilling at ``decay``/s can grant up to ``limit + 2*decay`` in one 2 s window, which
+the exchange would refuse.
 
     .venv/bin/python benchmarks/prefect_gcl.py              # ~10 s of load, ~30 s in all
     .venv/bin/python benchmarks/prefect_gcl.py --seconds 5 --procs 2
@@ -128,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--window", type=float, default=2.0, help="OKX window for the max-in-window check")
-    parser.add_argument("--budget", type=int, default=60, help="OKX budget per window the fractions are measured against")
+    parser.add_argument("--budget", type=int, default=60,
+                        help="OKX budget per window the fractions are measured against")
     parser.add_argument("--worker", nargs=3, metavar=("NAME", "START_AT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:

@@ -31,7 +31,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,9 +40,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-import requests  # noqa: E402
-
 import orchestration  # noqa: E402
+import requests  # noqa: E402
 import sim_throughput  # noqa: E402
 from simproc import SimProcess, simulator  # noqa: E402
 
@@ -533,7 +532,8 @@ def bench_prefect_overhead(stack: Any, quick: bool) -> dict[str, Any]:
             "flow_s": round(flow_s, 4), "direct_s": round(direct_s, 4), "ratio": ratio(flow_s, direct_s),
             "task_runs": task_runs,
             "per_task_overhead_ms": round((flow_s - direct_s) / task_runs * 1000, 2) if task_runs else None,
-            "first_run": {"flow_s": round(first["flow"]["seconds"], 3), "direct_s": round(first["direct"]["seconds"], 4),
+            "first_run": {"flow_s": round(first["flow"]["seconds"], 3),
+                          "direct_s": round(first["direct"]["seconds"], 4),
                           "flow_extra_over_steady_s": round(first["flow"]["seconds"] - flow_s, 3)},
             "flow_s_per_run": [round(x, 4) for x in raw["flow_s"]],
             "direct_s_per_run": [round(x, 4) for x in raw["direct_s"]],
@@ -658,7 +658,7 @@ def _machine() -> dict[str, Any]:
         pyokx = "?"
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
             "requests": requests.__version__, "ccxt": ccxt.__version__, "python_okx": pyokx,
-            "when": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def run(only: list[str], quick: bool) -> dict[str, Any]:
@@ -726,7 +726,8 @@ def table(results: dict[str, Any]) -> str:
     rows: list[tuple[str, str, str, str]] = []
     s = results["signing"]
     if s.get("status") == "ok":
-        rows.append(("1 signing us/header set", f"ours {s['ours_us']}", f"floor {s['floor_us']}, tutorial {s['tutorial_us']}",
+        rows.append(("1 signing us/header set", f"ours {s['ours_us']}",
+                     f"floor {s['floor_us']}, tutorial {s['tutorial_us']}",
                      f"{s['ratio_vs_floor']}x floor (target <= 1.3); tutorial {s['tutorial_ratio_vs_ours']}x ours"))
     for key, label in (("roundtrip_books", "2 books req/s"), ("private_balance", "3 balance req/s"),
                        ("private_place_cancel", "3 place+cancel pairs/s")):
@@ -752,7 +753,8 @@ def table(results: dict[str, Any]) -> str:
     if p.get("status") == "ok":
         rb, tk = p["rebalance"], p["tasks"]
         rows.append(("5 rebalance 3 assets: flow vs direct", f"{rb['flow_s']} s",
-                     f"direct {rb['direct_s']} s, {rb['task_runs']} task runs, first flow run {rb['first_run']['flow_s']} s",
+                     f"direct {rb['direct_s']} s, {rb['task_runs']} task runs, "
+                     f"first flow run {rb['first_run']['flow_s']} s",
                      f"{rb['ratio']}x direct; {rb['per_task_overhead_ms']} ms/task run"))
         rows.append((f"5 {tk['n']} book tasks: flow vs direct", f"{tk['flow_sequential_s']} s",
                      f"direct {tk['direct_s']} s, .submit {tk['flow_submit_s']} s, empty flow {tk['flow_empty_s']} s",
@@ -786,9 +788,9 @@ def table(results: dict[str, Any]) -> str:
         if results[name].get("status") == "error":
             rows.append((name, "ERROR", results[name]["note"][:70], ""))
     widths = [max(len(row[i]) for row in rows + [("figure", "value", "detail", "ratio")]) for i in range(4)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(("figure", "value", "detail", "ratio"), widths))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(("figure", "value", "detail", "ratio"), widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) for row in rows]
     return "\n".join(lines)
 
 

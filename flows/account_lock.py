@@ -20,7 +20,6 @@ Redis with prefect-redis) so a server restart does not strand slots.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,12 +27,10 @@ from typing import Any, Final
 from uuid import UUID
 
 from okx_wire.errors import ConfigurationError
+from okx_wire.runtime import RUNTIME
+from okx_wire.settings import ENV_ACCOUNT_WAIT as ENV_LOCK_WAIT
 
-ENV_LOCK_WAIT: Final = "OKX_FLOWS_ACCOUNT_WAIT_SECONDS"
-#: Set by the CLI when it runs flows on a temporary server whose leases it keeps on disk.
-ENV_REPOSSESS: Final = "OKX_FLOWS_REPOSSESS_LEASES"
 FILESYSTEM_LEASES: Final = "prefect.server.concurrency.lease_storage.filesystem"
-DEFAULT_WAIT_S: Final = 600.0
 #: A holder renews its lease in the background; a dead holder's slot is free this long after.
 LEASE_S: Final = 60.0  # the server's minimum
 _POLL_S: Final = 0.5
@@ -48,16 +45,8 @@ def lock_name(account: str) -> str:
 
 
 def wait_seconds() -> float:
-    text = os.environ.get(ENV_LOCK_WAIT, "").strip()
-    if not text:
-        return DEFAULT_WAIT_S
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigurationError(f"{ENV_LOCK_WAIT}={text!r} is not a number of seconds -- e.g. 600") from None
-    if not 0 <= value <= 86_400:
-        raise ConfigurationError(f"{ENV_LOCK_WAIT}={text!r} is outside 0..86400 seconds")
-    return value
+    """How long a run waits for a busy account: the settings' ``account_wait_s``."""
+    return RUNTIME.settings.account_wait_s
 
 
 def _ensure_limit(name: str) -> Any:
@@ -88,9 +77,10 @@ def _ensure_limit(name: str) -> Any:
 def repossess_expired_leases() -> int:
     """Free the slots of holders whose lease expired (they died), as Prefect's repossessor does.
 
-    Only where leases are on local disk (the CLI's ephemeral mode); returns how many were freed.
+    Only where leases are on local disk (the CLI's ephemeral mode: the settings'
+    ``repossess_leases``); returns how many were freed.
     """
-    if os.environ.get(ENV_REPOSSESS) != "1":
+    if not RUNTIME.settings.repossess_leases:
         return 0
     from prefect.server.concurrency.lease_storage.filesystem import ConcurrencyLeaseStorage
     from prefect.server.database import provide_database_interface

@@ -1,10 +1,16 @@
-"""Pieces every strategy flow shares: the run's identity, market data, placing and settling
-orders, the result model and the artifacts with stable keys.
+"""The run frame every strategy flow shares, around the strategy's own body.
+
+``run_strategy(kind, ...)`` is a whole run: load and check the spec, resolve the venue, check
+the instruments, hold the account, settle earlier runs, name the orders, read balances and books,
+plan (``okx_strategies.pipeline`` over ``okx_tasks.venue.PrefectVenue``), run the strategy's
+``execute`` (``okx_strategies.<kind>``), then record the weights after, publish the artifacts
+and end honestly.
 
 Order identity: every order carries ``client_order_id(key, spec.name, leg)``, where the key is
-the flow run id (a TWAP resumed with ``--resume``: the run it continues; a DCA: its schedule
-slot). A task retry or a rerun of the same flow run therefore sends the same clOrdIds, and
-``okx_wire.placement`` adopts an order that already exists instead of sending it again.
+the flow run id (a resumable strategy resumed with ``--resume``: the run it continues; a slot
+strategy such as DCA: its schedule slot). A task retry or a rerun of the same flow run therefore
+sends the same clOrdIds, and ``okx_wire.placement`` adopts an order that already exists instead
+of sending it again.
 
 Money safety around that, in the order a trading run does it (``strategy_run``): hold the
 account (``flows.account_lock``: one trading run per account), settle what earlier runs of the
@@ -16,41 +22,42 @@ what it left resting and says so.
 
 from __future__ import annotations
 
-import hashlib
-import re
-
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.context import FlowRunContext
 from prefect.exceptions import TerminationSignal
 from prefect.logging import get_run_logger
 from pydantic import BaseModel, Field
 
 from flows.account_lock import account_lock
-from flows.planning import BOOK_DEPTH, PlannedLeg, PlanView, make_plan, needs, weights
 from flows.reconcile import Progress, Settlement, UnfinishedRun, settle_earlier_runs, unfinished
-from flows.spec import Spec, SpecError, check_against_instruments, load_spec
-from flows.venue import Venue, resolve_venue
+from flows.spec import Spec, SpecError, load_spec
+from flows.venue import ResolvedVenue, resolve_venue
+from okx_strategies import pipeline
+from okx_strategies.base import Risk, Strategy
+from okx_strategies.plan import Plan, PlannedOrder, portfolio_weights
+from okx_strategies.registry import get as get_strategy
 from okx_tasks import tasks
 from okx_tasks.artifacts import artifact_key, fill_rows, order_rows, publish_markdown, publish_table
 from okx_tasks.blocks import OkxCredentials
-from okx_wire.errors import AuthenticationError, OkxError, OrderNotFound, PermissionDenied
+from okx_tasks.venue import PrefectVenue
+from okx_wire.errors import OkxError, OrderNotFound
 from okx_wire.journal import Journal, RunJournal, account_id, open_journal
-from okx_wire.models import Fill, Instrument, Order, OrderBook
+from okx_wire.models import Fill, Instrument, Order
 from okx_wire.orders import OrderRequest, client_order_id
 from okx_wire.placement import Placement, SendLog
 from okx_wire.precision import format_decimal
 
 ZERO = Decimal(0)
-#: How long a run waits for marketable orders to fill before cancelling what is left.
-SETTLE_TIMEOUT_S = 10.0
+SETTLE_TIMEOUT_S = pipeline.SETTLE_TIMEOUT_S
 
 
 class FlowResult(BaseModel):
@@ -61,7 +68,7 @@ class FlowResult(BaseModel):
     venue: str
     flow_run_id: str
     dry_run: bool
-    plan: PlanView
+    plan: Plan
     placements: list[Placement] = Field(default_factory=list)
     orders: list[Order] = Field(default_factory=list)
     fills: list[Fill] = Field(default_factory=list)
@@ -110,7 +117,7 @@ def flow_run_name() -> str:
         name = load_spec(path).name
     except SpecError:
         name = artifact_key(Path(path).stem)
-    return f"{name}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+    return f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
 
 
 def logger() -> Any:
@@ -122,109 +129,17 @@ def load_and_check(spec_path: str, dry_run: bool | None) -> tuple[Spec, bool]:
     return spec, spec.dry_run if dry_run is None else dry_run
 
 
-# -- market data ----------------------------------------------------------------------------------
-
-
-def venue_instruments(credentials: OkxCredentials, spec: Spec, spec_path: str) -> dict[str, Instrument]:
-    """The venue's spot instruments; refuses the spec (SpecError) before anything is sent."""
-    instruments = {i.inst_id: i for i in tasks.get_instruments(credentials, "SPOT")}
-    problems = check_against_instruments(spec, instruments)
-    if problems:
-        raise SpecError([f"{spec_path}: {p}" for p in problems])
-    return instruments
-
-
-def fetch_balances(credentials: OkxCredentials, ccys: Sequence[str]) -> dict[str, Decimal]:
-    """Available balance per currency: funds frozen in resting orders are neither valued nor traded."""
-    balance = tasks.get_balance(credentials, list(ccys))
-    return {ccy: balance.available(ccy) for ccy in ccys}
-
-
-def fetch_books(credentials: OkxCredentials, inst_ids: Sequence[str], depth: int = BOOK_DEPTH) -> dict[str, OrderBook]:
-    futures = {inst_id: tasks.get_order_book.submit(credentials, inst_id, depth) for inst_id in inst_ids}
-    return {inst_id: future.result() for inst_id, future in futures.items()}
-
-
-def snapshot(credentials: OkxCredentials, spec: Spec) -> tuple[dict[str, Decimal], dict[str, OrderBook]]:
-    need = needs(spec)
-    return fetch_balances(credentials, need.ccys), fetch_books(credentials, need.inst_ids)
-
-
 # -- orders ------------------------------------------------------------------------------------------
 
 
-def with_ids(plan: PlanView, spec: Spec, key: str) -> dict[str, str]:
+def with_ids(plan: Plan, spec: Spec, key: str) -> dict[str, str]:
     """clOrdId per leg for this run."""
-    return {o.leg: client_order_id(key, spec.name, o.leg) for o in plan.orders}
+    return pipeline.leg_ids(plan, spec.name, key)
 
 
 def order_tag(spec: Spec) -> str:
-    """The OKX order tag (1-16 letters/digits) of every order a spec places: it shows in OKX's
-    own UI and lets a later run find the spec's orders (the ladder replaces its previous one)."""
-    readable = re.sub(r"[^A-Za-z0-9]", "", spec.name)[:10]
-    return readable + hashlib.sha256(spec.name.encode()).hexdigest()[:6]
-
-
-def to_request(leg: PlannedLeg, cl_ord_id: str, tag: str | None = None) -> OrderRequest:
-    return OrderRequest(inst_id=leg.inst_id, side=leg.side, ord_type=leg.ord_type, sz=leg.sz,  # type: ignore[arg-type]
-                        px=leg.px, cl_ord_id=cl_ord_id, tag=tag)
-
-
-def place(credentials: OkxCredentials, legs: Sequence[PlannedLeg], ids: Mapping[str, str],
-          instruments: Mapping[str, Instrument], label: str, tag: str | None = None,
-          sends: SendLog | None = None) -> list[Placement]:
-    """Place ``legs`` (one request for one leg, batches otherwise); refusals come back as Placements.
-
-    ``sends`` (the run journal) records every send before it leaves."""
-    if not legs:
-        return []
-    requests = [to_request(leg, ids[leg.leg], tag) for leg in legs]
-    if len(requests) > 1:
-        used = {r.inst_id: instruments[r.inst_id] for r in requests if r.inst_id in instruments}
-        return tasks.place_batch_orders(credentials, requests, used, label=label, sends=sends)
-    request = requests[0]
-    try:
-        return [tasks.place_order(credentials, request, instruments.get(request.inst_id), sends=sends)]
-    except OkxError as exc:
-        if exc.outcome_unknown:
-            raise  # may have been placed: fail the run; a rerun looks the clOrdId up first
-        if isinstance(exc, (AuthenticationError, PermissionDenied)):
-            raise  # the key, not the order: every order would be refused the same way
-        return [Placement(inst_id=request.inst_id, cl_ord_id=request.cl_ord_id or "", error_code=exc.code or "local",
-                          error=str(exc))]
-
-
-def settle(credentials: OkxCredentials, placements: Sequence[Placement], timeout_s: float = SETTLE_TIMEOUT_S,
-           cancel_rest: bool = True) -> list[Order]:
-    """Wait until the placed orders are final (or ``timeout_s``), then cancel what still rests."""
-    placed = [p for p in placements if p.ok]
-    if not placed:
-        return []
-    orders = tasks.wait_for_orders(credentials, placed, timeout_s=timeout_s)
-    if not cancel_rest:
-        return orders
-    final = []
-    for order in orders:
-        if not order.is_final:
-            logger().info("%s order %s: %s of %s filled; cancelling the rest", order.inst_id, order.ord_id,
-                          format_decimal(order.filled), format_decimal(order.sz))
-            order = tasks.cancel_order(credentials, order.inst_id, ord_id=order.ord_id)
-        final.append(order)
-    return final
-
-
-def fills_of(credentials: OkxCredentials, orders: Sequence[Order]) -> list[Fill]:
-    """Fills of these orders: the account's fills since the first of them was created, paged
-    (one request per 100 fills, not one per instrument, which at 200 assets was 6 s of budget)."""
-    traded = [o for o in orders if o.filled > 0]
-    if not traded:
-        return []
-    wanted = {o.ord_id for o in traded}
-    begin = min((o.c_time for o in traded if o.c_time), default=None)
-    if begin is None:  # no creation time to start from: ask per instrument
-        return [f for inst_id in sorted({o.inst_id for o in traded})
-                for f in tasks.get_fills(credentials, inst_id) if f.ord_id in wanted]
-    return [f for f in tasks.get_fills_since(credentials, begin - 1) if f.ord_id in wanted]
+    """The OKX order tag of every order the spec places (``pipeline.order_tag``)."""
+    return pipeline.order_tag(spec.name)
 
 
 # -- reporting --------------------------------------------------------------------------------------
@@ -238,7 +153,7 @@ def _num(value: Decimal | None) -> str:
     return "" if value is None else format_decimal(value)
 
 
-def plan_rows(plan: PlanView, ids: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+def plan_rows(plan: Plan, ids: Mapping[str, str] | None = None) -> list[dict[str, str]]:
     rows = [{"leg": o.leg, "instrument": o.inst_id, "side": o.side, "type": o.ord_type, "size": _num(o.sz),
              "price": _num(o.px), "notional": _num(o.notional.quantize(Decimal("0.01"))),
              "clOrdId": (ids or {}).get(o.leg, ""), "reason": o.reason}
@@ -280,7 +195,7 @@ def summary_markdown(result: FlowResult) -> str:
              f"- planned orders: {len(plan.orders)}, skipped: {len(plan.skipped)}",
              f"- placed: {sum(p.ok for p in result.placements)}, refused: {len(result.refused)}, "
              f"fills: {len(result.fills)}"]
-    if plan.kind == "rebalance":
+    if plan.drift_band is not None:
         lines.append(f"- needs trading: {'yes' if plan.needs_trading else 'no (every weight inside the band)'}")
     lines += ["", "| ccy | before | after | target |", "|---|---|---|---|"]
     for ccy in sorted(set(result.weights_before) | set(result.weights_after)):
@@ -301,25 +216,26 @@ def publish(spec: Spec, result: FlowResult, ids: Mapping[str, str]) -> None:
     publish_table(order_rows(result.orders), artifact_key(name, "orders"), f"{name}: final state of each order")
     publish_table(fill_rows(result.fills), artifact_key(name, "fills"), f"{name}: fills of this run")
     publish_table(balance_table(result), artifact_key(name, "balances"), f"{name}: balances and weights before/after")
-    if result.kind == "rebalance":
+    if result.plan.drift_band is not None:
         publish_table(drift_table(result), artifact_key(name, "drift"), f"{name}: drift from target before/after")
     publish_markdown(summary_markdown(result), artifact_key(name, "summary"), f"{name}: run summary")
 
 
-def after_weights(result: FlowResult, credentials: OkxCredentials, ccys: Sequence[str]) -> None:
+def after_weights(result: FlowResult, venue: PrefectVenue, ccys: Sequence[str]) -> None:
     """Balances after the run, valued at the plan's mids (so only trading moves the weights)."""
-    result.balances_after = fetch_balances(credentials, ccys)
-    result.weights_after = weights(result.balances_after, result.plan.mids, result.plan.quote_ccy, ccys)
+    result.balances_after = venue.balances(ccys)
+    result.weights_after = portfolio_weights(result.balances_after, result.plan.mids, result.plan.quote_ccy,
+                                             list(ccys))
 
 
-def new_result(spec: Spec, venue_label: str, key: str, dry_run: bool, plan: PlanView,
+def new_result(spec: Spec, venue_label: str, key: str, dry_run: bool, plan: Plan,
                balances: Mapping[str, Decimal]) -> FlowResult:
     return FlowResult(spec_name=spec.name, kind=spec.strategy.kind, venue=venue_label, flow_run_id=key,
                       dry_run=dry_run, plan=plan, balances_before=dict(balances),
                       weights_before=dict(plan.weights_before))
 
 
-def log_plan(plan: PlanView) -> None:
+def log_plan(plan: Plan) -> None:
     log = logger()
     for o in plan.orders:
         log.info("plan %s: %s %s %s @ %s (%s)", o.leg, o.side, _num(o.sz), o.inst_id, _num(o.px), o.reason)
@@ -338,13 +254,14 @@ class RunFailed(OkxError):
 
 @dataclass
 class StrategyRun:
-    """What a strategy flow works with once its spec is loaded and its venue resolved."""
+    """What a strategy's ``execute`` works with once the spec is loaded, the venue resolved, the
+    account held and the plan made (``okx_strategies.base.Run``)."""
 
     spec: Spec
     dry: bool
-    credentials: OkxCredentials
+    venue: PrefectVenue
     instruments: dict[str, Instrument]
-    plan: PlanView
+    plan: Plan
     key: str
     ids: dict[str, str]
     result: FlowResult
@@ -356,6 +273,24 @@ class StrategyRun:
     resumed: Progress | None = None
     #: Look every clOrdId up before sending it (ids reused on purpose: DCA slots, resumes).
     look_first: bool = False
+    log: Any = None
+    _progress_id: Any = None
+
+    @property
+    def strategy(self) -> Any:
+        return self.spec.strategy
+
+    @property
+    def risk(self) -> Risk:
+        return self.spec.risk
+
+    @property
+    def spec_name(self) -> str:
+        return self.spec.name
+
+    @property
+    def credentials(self) -> OkxCredentials:
+        return self.venue.credentials
 
     @property
     def tag(self) -> str:
@@ -370,12 +305,13 @@ class StrategyRun:
         self.ids[leg] = client_order_id(self.key, self.spec.name, leg)
         return self.ids[leg]
 
-    def place(self, legs: Sequence[PlannedLeg], label: str) -> list[Placement]:
+    def place(self, legs: Sequence[PlannedOrder], label: str) -> list[Placement]:
+        """Journal the intent, then place (one order alone, several in batches)."""
+        requests = [pipeline.to_request(leg, self.ids[leg.leg], self.tag) for leg in legs]
         if self.journal is not None:
-            self.journal.intend(self.run_id, [(leg.leg, to_request(leg, self.ids[leg.leg], self.tag))
-                                              for leg in legs])
-        placements = place(self.credentials, legs, self.ids, self.instruments, label=label, tag=self.tag,
-                           sends=self.sends if not self.look_first else _LookFirst(self.sends))
+            self.journal.intend(self.run_id, [(leg.leg, request) for leg, request in zip(legs, requests, strict=True)])
+        placements = pipeline.place(self.venue, requests, self.instruments, label=label,
+                                    sends=self.sends if not self.look_first else _LookFirst(self.sends))
         if self.journal is not None:
             self.journal.record_states(self.run_id, [(p.cl_ord_id, "live" if p.ok else "refused", p.ord_id, p.error)
                                                      for p in placements if not p.outcome_unknown])
@@ -383,13 +319,24 @@ class StrategyRun:
 
     def settle(self, placements: Sequence[Placement], timeout_s: float = SETTLE_TIMEOUT_S,
                cancel_rest: bool = True) -> list[Order]:
-        orders = settle(self.credentials, placements, timeout_s=timeout_s, cancel_rest=cancel_rest)
+        orders = pipeline.settle(self.venue, placements, timeout_s=timeout_s, cancel_rest=cancel_rest, log=self.log)
         self.record(orders)
         return orders
+
+    def fills(self, orders: Sequence[Order]) -> list[Fill]:
+        return pipeline.fills_of(self.venue, orders)
 
     def record(self, orders: Sequence[Order]) -> None:
         if self.journal is not None:
             self.journal.record_orders(self.run_id, orders)
+
+    def progress(self, fraction: float, description: str) -> None:
+        """The run's progress artifact (``<name>-progress``), created at the first call."""
+        if self._progress_id is None:
+            self._progress_id = create_progress_artifact(fraction, key=artifact_key(self.spec.name, "progress"),
+                                                         description=description)
+        else:
+            update_progress_artifact(self._progress_id, fraction, description=description)
 
 
 class _LookFirst:
@@ -411,7 +358,7 @@ class _LookFirst:
         self.inner.record_refusal(orders, error)
 
 
-def account_of(venue: Venue, credentials: OkxCredentials) -> str:
+def account_of(venue: ResolvedVenue, credentials: OkxCredentials) -> str:
     """The account digest: where (venue) and whose (OKX uid) -- never the key itself."""
     if venue.embedded and venue.simulator is not None:
         where = f"sim:{venue.simulator.config.state_path}"
@@ -432,9 +379,9 @@ def slot_of(seconds: int) -> str:
     the same on every retry and rerun of it; now, outside Prefect) rounded down to ``seconds``."""
     ctx = FlowRunContext.get()
     when = ctx.flow_run.expected_start_time if ctx is not None and ctx.flow_run is not None else None
-    epoch = (when or datetime.now(timezone.utc)).timestamp()
+    epoch = (when or datetime.now(UTC)).timestamp()
     start = int(epoch // seconds * seconds)
-    return datetime.fromtimestamp(start, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return datetime.fromtimestamp(start, UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _unfinished_message(spec: Spec, progress: Progress) -> str:
@@ -510,14 +457,16 @@ class _Identity:
     slot: str | None = None
 
 
-def _identity(spec: Spec, kind: str, journal: Journal, account: str, run_id: str, *, resume: bool, restart: bool,
-              dry: bool, log: Any) -> _Identity:
-    """The flow run's own id, except for a DCA (its schedule slot: one buy per slot) and a TWAP
-    that goes on with the execution the last run left part-way (``resume``: the ids it used)."""
-    if kind == "dca":
+def _identity(spec: Spec, strategy: Strategy, journal: Journal, account: str, run_id: str, *, resume: bool,
+              restart: bool, dry: bool, log: Any) -> _Identity:
+    """The flow run's own id, except for a slot strategy (its schedule slot: one run's orders per
+    slot, e.g. one DCA buy a day) and a resumable one that goes on with the execution the last
+    run left part-way (``resume``: the ids it used)."""
+    kind = strategy.kind
+    if strategy.identity == "slot":
         slot = slot_of(int(getattr(spec.strategy, "slot_seconds", 86_400)))
         return _Identity(f"slot-{slot}", look_first=True, slot=slot)
-    if kind != "twap":
+    if strategy.identity != "resumable":
         return _Identity(run_id)
     progress = unfinished(journal, spec=spec.name, account=account, kind=kind, this_run=run_id)
     if progress is None:
@@ -558,12 +507,15 @@ def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind:
                          f"run it with the {spec.strategy.kind} flow"])
     if resume and restart:
         raise UnfinishedRun("--resume and --restart exclude each other -- pick one")
+    strategy = get_strategy(kind)
     log = logger()
-    with resolve_venue(spec, confirm_live=confirm_live) as venue:
-        creds = venue.credentials
-        log.info("%s: %s on %s%s", spec.name, kind, venue.label, " (dry run)" if dry else "")
-        instruments = venue_instruments(creds, spec, spec_path)
-        account = account_of(venue, creds)
+    with resolve_venue(spec, confirm_live=confirm_live) as where:
+        creds = where.credentials
+        venue = PrefectVenue(creds, where.label)
+        log.info("%s: %s on %s%s", spec.name, kind, where.label, " (dry run)" if dry else "")
+        instruments = pipeline.checked_instruments(venue, spec, lambda problems: SpecError(
+            [f"{spec_path}: {p}" for p in problems]))
+        account = account_of(where, creds)
         journal = open_journal()
         run_id = run_key()
         with ExitStack() as held:
@@ -572,15 +524,16 @@ def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind:
             settlement = settle_earlier_runs(journal, creds, spec=spec.name, account=account,
                                              this_run=run_id, tag=order_tag(spec), act=not dry, log=log,
                                              keep={r.cl_ord_id for r in journal.orders(run_id)})
-            ident = _identity(spec, kind, journal, account, run_id, resume=resume, restart=restart, dry=dry, log=log)
-            balances, books = snapshot(creds, spec)
-            plan = make_plan(spec, balances, books, instruments)
+            ident = _identity(spec, strategy, journal, account, run_id, resume=resume, restart=restart, dry=dry,
+                              log=log)
+            snapshot = pipeline.market(venue, spec, instruments)
+            plan = pipeline.plan(spec, snapshot)
             ids = with_ids(plan, spec, ident.key)
             log_plan(plan)
-            run = StrategyRun(spec, dry, creds, instruments, plan, ident.key, ids,
-                              new_result(spec, venue.label, run_id, dry, plan, balances), run_id=run_id,
+            run = StrategyRun(spec, dry, venue, instruments, plan, ident.key, ids,
+                              new_result(spec, where.label, run_id, dry, plan, snapshot.balances), run_id=run_id,
                               account=account, journal=None if dry else journal, settlement=settlement,
-                              resumed=ident.resumed, look_first=ident.look_first)
+                              resumed=ident.resumed, look_first=ident.look_first, log=log)
             run.result.notes += settlement.notes
             if not dry:
                 journal.start_run(run_id, spec=spec.name, account=account, kind=kind, slot=ident.slot,
@@ -597,7 +550,7 @@ def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind:
                     _failed(journal, run_id, exc)
                 raise
             run.result.cl_ord_ids = dict(run.ids)
-            after_weights(run.result, creds, needs(spec).ccys)
+            after_weights(run.result, venue, spec.strategy.needs().ccys)
             publish(spec, run.result, run.ids)
             failure = honest_outcome(run)
             if not dry:
@@ -607,3 +560,15 @@ def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind:
                 journal.finish_run(run_id, "failed" if failure else "completed", failure or "")
             if failure:
                 raise RunFailed(f"{spec.name}: {failure}")
+
+
+def run_strategy(kind: str, spec_path: str, dry_run: bool | None = None, confirm_live: bool = False,
+                 **options: bool) -> FlowResult:
+    """The whole run of a spec of ``kind``: the frame above around the strategy's own body.
+
+    Each flow in ``flows/`` is this call under its own ``@flow`` name (see
+    docs/adding-a-strategy.md); ``options`` are ``resume``/``restart`` for resumable strategies.
+    """
+    with strategy_run(spec_path, dry_run, confirm_live, kind, **options) as run:
+        get_strategy(kind).execute(run)
+    return run.result

@@ -3,6 +3,10 @@
 A spec is the only thing a user writes to move money, so every mistake must come back as one
 line naming the file, the line, the field, the problem and the fix, never as a traceback.
 
+The ``strategy:`` section is whichever strategy its ``kind`` names: the union of the sections
+the registered strategy modules declare (``okx_strategies.registry``); their field types are
+``okx_strategies.fields``, shared with the rest of the spec.
+
 Decisions worth knowing:
 
 * YAML numbers become ``Decimal`` from their source text (``0.1`` is exactly ``Decimal("0.1")``),
@@ -34,31 +38,29 @@ import os
 import re
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Union
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, \
-    field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from okx_strategies.base import Risk, StrategySpec, Strict
+from okx_strategies.fields import PLAIN_DECIMAL, PLAIN_INT, BlockName, Name, Url
+from okx_strategies.fields import OddNumber as _OddNumber
+from okx_strategies.fields import problem as _problem
+from okx_strategies.fields import show as _show
+from okx_strategies.pipeline import instrument_problems
+from okx_strategies.plan import RiskLimits
+from okx_strategies.registry import strategies
 from okx_wire.errors import ConfigurationError
 from okx_wire.hosts import is_okx_host, normalized_host
 from okx_wire.models import Instrument
-from okx_strategies.plan import RiskLimits
-from okx_wire.precision import format_decimal
 
-MAX_AMOUNT: Final = Decimal("1e12")
-MAX_DECIMALS: Final = 18
 MAX_FILE_BYTES: Final = 1 << 20
 MAX_FILE_CHARS: Final = 100_000
-MAX_NAME_CHARS: Final = 64
-MAX_URL_CHARS: Final = 200
-KINDS: Final = ("rebalance", "dca", "twap", "ladder")
 
 
 class SpecError(Exception):
@@ -69,278 +71,13 @@ class SpecError(Exception):
         super().__init__("\n".join(self.problems))
 
 
-# ---------------------------------------------------------------------------------------------
-# Field types: each refuses with a "problem -- fix" sentence.
-
-
-def _problem(text: str, path: str | None = None) -> PydanticCustomError:
-    """A pydantic error carrying our sentence verbatim (and optionally a sub-path below the loc)."""
-    context: dict[str, Any] = {"text": text}
-    if path:
-        context["path"] = path
-    return PydanticCustomError("spec", "{text}", context)
-
-
-@dataclass(frozen=True, repr=False)
-class _OddNumber:
-    """A scalar YAML 1.1 resolves as a number but that is not spelt as a plain decimal.
-
-    It is kept as its text, so no field can ever receive the value YAML 1.1 would give it
-    (``0100`` as 64); number fields refuse it with the plain spelling, text fields as a number.
-    Frozen, so it can still be a mapping key and duplicate keys are still found.
-    """
-
-    text: str
-
-    def __str__(self) -> str:
-        return self.text
-
-    def __repr__(self) -> str:  # pydantic puts a mapping key's repr in an error's path
-        return self.text
-
-
-_PLAIN_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
-_PLAIN_DECIMAL = re.compile(r"[-+]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
-_PREFIXED: Final = (
-    (re.compile(r"([-+]?)0[xX]([0-9a-fA-F_]+)"), 16, "a hexadecimal"),
-    (re.compile(r"([-+]?)0[oO]([0-7_]+)"), 8, "an octal"),
-    (re.compile(r"([-+]?)0[bB]([01_]+)"), 2, "a binary"),
-)
-_SEXAGESIMAL = re.compile(r"([-+]?)([0-9][0-9_]*(?::[0-5]?[0-9])+)(\.[0-9_]*)?")
-_SPECIAL = re.compile(r"([-+]?)\.(inf|nan)", re.IGNORECASE | re.ASCII)
-_DIGITS = re.compile(r"([-+]?)([0-9_]*)(\.[0-9_]*)?([eE][-+]?[0-9]+)?")
-#: Words YAML 1.1 reads as booleans; the loader keeps them as text, so say why they are not numbers.
-_BOOL_WORDS: Final = {"yes": "true", "y": "true", "on": "true", "no": "false", "n": "false", "off": "false"}
-_SHOWN_DIGITS: Final = 40
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _SHOWN_DIGITS else text[:_SHOWN_DIGITS] + "..."
-
-
-def _number_problem(text: str, example: str) -> str | None:
-    """Why ``text`` is not a plain decimal number, as "problem -- fix"; None for plain numbers and
-    for text that is no number at all (the field's own type error says that better)."""
-    if _PLAIN_DECIMAL.fullmatch(text):
-        return None
-    shown = _clip(text)
-    for pattern, base, name in _PREFIXED:
-        match = pattern.fullmatch(text)
-        if match:
-            sign, digits = match.group(1), match.group(2).replace("_", "")
-            if digits and len(digits) <= _SHOWN_DIGITS:
-                value = int(digits, base)
-                return f"{shown} is {name} number -- write it in decimal: {'-' if sign == '-' else ''}{value}"
-            return f"{shown} is {name} number -- write it in decimal"
-    match = _SEXAGESIMAL.fullmatch(text)
-    if match:
-        sign, whole, fraction = match.group(1), match.group(2).replace("_", ""), (match.group(3) or "").replace("_", "")
-        if len(text) > _SHOWN_DIGITS:
-            return f"{shown} is a base-60 number -- write it as a plain decimal number"
-        value = Decimal(0)
-        for part in whole.split(":"):
-            value = value * 60 + Decimal(part)
-        value += Decimal(f"0{fraction}") if fraction not in ("", ".") else 0
-        plain = f"{'-' if sign == '-' else ''}{_exact(value)}"
-        return f"{shown} is a base-60 number, which YAML 1.1 reads as {plain} -- write the plain number you mean, " \
-               f"e.g. {plain}"
-    match = _SPECIAL.fullmatch(text)
-    if match:
-        name = "NaN" if match.group(2).lower() == "nan" else f"{'-' if match.group(1) == '-' else ''}Infinity"
-        return f"expected a finite number, got {name} -- write a plain number such as 100 or 0.25"
-    match = _DIGITS.fullmatch(text)
-    if match and any(ch.isdigit() for ch in text):
-        sign, whole, fraction, exponent = (part or "" for part in match.groups())
-        digits = whole.replace("_", "")
-        plain = sign + (digits.lstrip("0") or ("0" if digits else "")) + fraction.replace("_", "") + exponent
-        if _PLAIN_DECIMAL.fullmatch(plain):
-            problem = "underscores" if "_" in text else "a leading zero"
-            return f"{shown} has {problem} -- write {_clip(plain)}"
-    if text.lower() in _BOOL_WORDS:
-        return (f"expected a number, got {_show(text)}, which YAML 1.1 reads as {_BOOL_WORDS[text.lower()]} -- "
-                f"write a plain number such as {example}")
-    return None
-
-
-def _exact(value: Decimal) -> str:
-    """Every digit the user wrote: ``format_decimal`` normalizes to 28 digits, which could show
-    0.99999999999999999999999999999 as 1 in the very message that complains about it."""
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _show(value: Any) -> str:
-    """A user value quoted for a one-line message: ASCII only, never too long."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, Decimal):
-        return _exact(value) if value.is_finite() and abs(value.adjusted()) < 40 else str(value)
-    if isinstance(value, _OddNumber):
-        return ascii(_clip(value.text))[1:-1]
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    text = str(value)
-    return ascii(text[:40] + "...") if len(text) > 40 else ascii(text)
-
-
-def _plain_text(value: str, what: str, limit: int) -> str:
-    if not value.isascii():
-        raise _problem(f"{_show(value)} contains non-ASCII characters -- write {what} in plain ASCII")
-    if len(value) > limit:
-        raise _problem(f"{what} is {len(value)} characters long, over the limit of {limit} -- shorten it")
-    return value
-
-
-_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_CCY = re.compile(r"^[A-Z0-9]{1,15}$")
-_INST = re.compile(r"^[A-Z0-9]{1,15}-[A-Z0-9]{1,15}$")
-
-
-def _slug(value: str, what: str) -> str:
-    _plain_text(value, what, MAX_NAME_CHARS)
-    if not _SLUG.match(value):
-        suggestion = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-") or "my-strategy"
-        raise _problem(f"{_show(value)} is not a valid {what} -- use lowercase letters, digits and single "
-                       f"dashes, e.g. '{suggestion}'")
-    return value
-
-
-def _name(value: str) -> str:
-    return _slug(value, "name")
-
-
-def _block_name(value: str) -> str:
-    return _slug(value, "block name")
-
-
-def _ccy(value: str) -> str:
-    _plain_text(value, "a currency code", 15)
-    if not _CCY.match(value):
-        fixed = re.sub(r"[^A-Z0-9]", "", value.upper())
-        example = f"'{fixed}'" if _CCY.match(fixed) else "'BTC'"
-        raise _problem(f"{_show(value)} is not a currency code -- use uppercase letters and digits, e.g. {example}")
-    return value
-
-
-def _inst_id(value: str) -> str:
-    _plain_text(value, "an instrument id", 31)
-    if not _INST.match(value):
-        fixed = re.sub(r"[/_ ]", "-", value.upper())
-        example = f"'{fixed}'" if _INST.match(fixed) else "'BTC-USDT'"
-        raise _problem(f"{_show(value)} is not a spot instrument id -- use BASE-QUOTE in uppercase, e.g. {example}")
-    return value
-
-
-def _url(value: str) -> str:
-    _plain_text(value, "base_url", MAX_URL_CHARS)
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(ch.isspace() for ch in value):
-        raise _problem(f"{_show(value)} is not an http(s) URL -- use e.g. 'https://www.okx.com'")
-    return value.rstrip("/")
-
-
-def _decimal_places_ok(value: Decimal) -> bool:
-    exponent = value.as_tuple().exponent
-    return not isinstance(exponent, int) or exponent >= -MAX_DECIMALS
-
-
-def _amount(value: Decimal) -> Decimal:
-    if value <= 0:
-        raise _problem(f"must be more than 0, got {_show(value)} -- use a positive amount")
-    if value > MAX_AMOUNT:
-        raise _problem(f"{_show(value)} is too large; the limit is {format_decimal(MAX_AMOUNT)} "
-                       f"-- check for extra zeros")
-    if not _decimal_places_ok(value):
-        raise _problem(f"{_show(value)} has more than {MAX_DECIMALS} decimal places -- round it")
-    return value
-
-
-def _weight(value: Decimal) -> Decimal:
-    if value < 0 or value > 1:
-        raise _problem(f"weight {_show(value)} is outside 0..1 -- use a fraction such as 0.25 for 25%")
-    if not _decimal_places_ok(value):
-        raise _problem(f"weight {_show(value)} has more than {MAX_DECIMALS} decimal places -- round it")
-    return value
-
-
-def _band(value: Decimal) -> Decimal:
-    if value < 0 or value > Decimal("0.5"):
-        raise _problem(f"drift band {_show(value)} is outside 0..0.5 -- use a fraction such as 0.02 "
-                       f"(2 percentage points)")
-    return value
-
-
-def _bps(value: Decimal) -> Decimal:
-    if value <= 0 or value > 1000:
-        raise _problem(f"{_show(value)} bps is outside 0..1000 (exclusive of 0) -- use e.g. 50 for 0.5%")
-    return value
-
-
-def _number_input(example: str) -> BeforeValidator:
-    """Refuse, before pydantic converts it, what would be a number only by accident: a boolean
-    (pydantic reads ``true`` as 1), an odd YAML 1.1 spelling such as ``0100``, or text such as
-    ``'1_000'`` or ``yes`` that pydantic would parse or report without saying how to write it."""
-    def check(value: Any) -> Any:
-        if isinstance(value, bool):
-            raise _problem(f"expected a number, got {_show(value)} -- write a plain number such as 5")
-        if isinstance(value, _OddNumber):
-            raise _problem(_number_problem(value.text, example)
-                           or f"{_show(value)} is not a plain number -- write a plain number such as {example}")
-        if isinstance(value, str):
-            problem = _number_problem(value, example)
-            if problem:
-                raise _problem(problem)
-        return value
-    return BeforeValidator(check)
-
-
-def _int_range(low: int, high: int, what: str) -> Any:
-    def check(value: int) -> int:
-        if value < low:
-            raise _problem(f"{what} must be at least {low}, got {value} -- use {low} or more")
-        if value > high:
-            raise _problem(f"{what} must be at most {high}, got {value} -- use {high} or fewer")
-        return value
-    return AfterValidator(check)
-
-
-def _seconds(value: Decimal) -> Decimal:
-    if value <= 0 or value > 86400:
-        raise _problem(f"window of {_show(value)} s is outside 0..86400 (exclusive of 0) "
-                       f"-- use a positive number of seconds up to one day")
-    return value
-
-
-Number = Annotated[Decimal, _number_input("100 or 0.25")]
-Whole = Annotated[int, _number_input("5")]
-Name = Annotated[str, AfterValidator(_name)]
-BlockName = Annotated[str, AfterValidator(_block_name)]
-Ccy = Annotated[str, AfterValidator(_ccy)]
-InstId = Annotated[str, AfterValidator(_inst_id)]
-Url = Annotated[str, AfterValidator(_url)]
-Amount = Annotated[Number, AfterValidator(_amount)]
-Weight = Annotated[Number, AfterValidator(_weight)]
-Band = Annotated[Number, AfterValidator(_band)]
-Bps = Annotated[Number, AfterValidator(_bps)]
-Seconds = Annotated[Number, AfterValidator(_seconds)]
-Side = Literal["buy", "sell"]
 
 
 # ---------------------------------------------------------------------------------------------
 # Schema
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Credentials(_Strict):
+class Credentials(Strict):
     """Where the API key comes from: a Prefect ``OkxCredentials`` block or the OKX_* env vars."""
 
     block: BlockName | None = None
@@ -359,127 +96,14 @@ class Credentials(_Strict):
         return self.block is None
 
 
-class Risk(_Strict):
-    max_order_notional: Amount | None = None
-    max_run_notional: Amount | None = None
-    allowed_instruments: list[InstId] | None = None
-    max_slippage_bps: Bps = Decimal(50)
-
-    @field_validator("allowed_instruments")
-    @classmethod
-    def _not_empty(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None and not value:
-            raise _problem("an empty list allows no instrument at all -- list instruments or remove the key")
-        return value
-
-    @model_validator(mode="after")
-    def _order_within_run(self) -> Risk:
-        order, run = self.max_order_notional, self.max_run_notional
-        if order is not None and run is not None and order > run:
-            raise _problem(f"{_show(order)} is above max_run_notional {_show(run)} -- lower it to at most "
-                           f"{_show(run)}", "max_order_notional")
-        return self
-
-    def limits(self) -> RiskLimits:
-        allowed = frozenset(self.allowed_instruments) if self.allowed_instruments is not None else None
-        return RiskLimits(max_order_notional=self.max_order_notional, max_run_notional=self.max_run_notional,
-                          allowed_instruments=allowed, max_slippage_bps=self.max_slippage_bps)
-
-
-class _Strategy(_Strict):
-    def instrument_paths(self) -> dict[str, str]:
-        """Each instrument the strategy trades, with the spec path that names it."""
-        return {self.inst_id: "strategy.inst_id"}  # type: ignore[attr-defined]
-
-    def risk_problem(self, risk: Risk) -> PydanticCustomError | None:
-        """Amounts that could never pass ``risk``; None when the strategy fits."""
-        return None
-
-
-class Rebalance(_Strategy):
-    kind: Literal["rebalance"]
-    quote_ccy: Ccy
-    targets: dict[Ccy, Weight]
-    drift_band: Band = Decimal("0.02")
-    min_trade_quote: Amount = Decimal(10)
-
-    @field_validator("targets")
-    @classmethod
-    def _weights(cls, targets: dict[str, Decimal], info: ValidationInfo) -> dict[str, Decimal]:
-        quote = info.data.get("quote_ccy")
-        if not targets:
-            raise _problem("no targets -- list currencies with weights, e.g. {BTC: 0.5, USDT: 0.5}")
-        total = sum(targets.values(), Decimal(0))
-        if total != 1:
-            implied = f" ({quote} is not listed, so it counts as 0)" if quote and quote not in targets else ""
-            raise _problem(f"weights sum to {_show(total)}, not 1 -- make the weights add up to exactly 1{implied}")
-        if quote and not set(targets) - {quote}:
-            raise _problem(f"only the quote currency {quote} is listed -- add at least one currency to hold")
-        if quote and quote not in targets:
-            targets = {**targets, quote: Decimal(0)}
-        return targets
-
-    def instrument_paths(self) -> dict[str, str]:
-        return {f"{ccy}-{self.quote_ccy}": f"strategy.targets.{ccy}" for ccy in self.targets if ccy != self.quote_ccy}
-
-
-class Dca(_Strategy):
-    kind: Literal["dca"]
-    inst_id: InstId
-    quote_amount: Amount
-    max_price: Amount | None = None
-    #: One buy per slot of this many seconds (UTC, from the epoch): the slot is part of the
-    #: order's identity, so a rerun for the same slot adopts its order instead of buying again.
-    #: Match it to the schedule (daily cron: 86400).
-    slot_seconds: Annotated[Whole, _int_range(60, 31_622_400, "slot_seconds")] = 86_400
-
-    def risk_problem(self, risk: Risk) -> PydanticCustomError | None:
-        for limit, name in ((risk.max_order_notional, "max_order_notional"), (risk.max_run_notional, "max_run_notional")):
-            if limit is not None and self.quote_amount > limit:
-                return _problem(f"{_show(self.quote_amount)} is above risk.{name} {_show(limit)} -- lower it or "
-                                f"raise the limit", "strategy.quote_amount")
-        return None
-
-
-class Twap(_Strategy):
-    kind: Literal["twap"]
-    inst_id: InstId
-    side: Side
-    total_size: Amount
-    slices: Annotated[Whole, _int_range(1, 1000, "slices")]
-    window_seconds: Seconds
-    limit_price: Amount | None = None
-
-
-class Ladder(_Strategy):
-    kind: Literal["ladder"]
-    inst_id: InstId
-    side: Side
-    levels: Annotated[Whole, _int_range(1, 100, "levels")]
-    step_bps: Bps
-    total_quote: Amount
-
-    @model_validator(mode="after")
-    def _prices_positive(self) -> Ladder:
-        if self.side == "buy" and self.levels * self.step_bps >= 10000:
-            raise _problem(f"{self.levels} levels of {_show(self.step_bps)} bps reach a price of 0 or less -- use "
-                           f"fewer levels or a smaller step", "step_bps")
-        return self
-
-    def risk_problem(self, risk: Risk) -> PydanticCustomError | None:
-        if risk.max_run_notional is not None and self.total_quote > risk.max_run_notional:
-            return _problem(f"{_show(self.total_quote)} is above risk.max_run_notional {_show(risk.max_run_notional)} "
-                            f"-- lower it or raise the limit", "strategy.total_quote")
-        per_level = self.total_quote / self.levels
-        if risk.max_order_notional is not None and per_level > risk.max_order_notional:
-            return _problem(f"{_show(self.total_quote)} over {self.levels} levels is {_show(per_level)} per order, "
-                            f"above risk.max_order_notional {_show(risk.max_order_notional)} -- add levels, lower "
-                            f"total_quote or raise the limit", "strategy.total_quote")
-        return None
-
-
-Strategy = Annotated[Rebalance | Dca | Twap | Ladder, Field(discriminator="kind")]
-STRATEGIES: Final[dict[str, type[_Strategy]]] = {"rebalance": Rebalance, "dca": Dca, "twap": Twap, "ladder": Ladder}
+if TYPE_CHECKING:
+    Strategy = StrategySpec
+else:  # the registered sections, told apart by ``kind``
+    Strategy = Annotated[Union[tuple(s.spec for s in strategies().values())],  # noqa: UP007
+                         Field(discriminator="kind")]
+#: The spec section of each strategy, by kind (the registry's, in its order).
+STRATEGIES: Final[dict[str, type[StrategySpec]]] = {kind: s.spec for kind, s in strategies().items()}
+KINDS: Final = tuple(STRATEGIES)
 
 
 def base_url_problem(venue: str, url: str | None) -> str | None:
@@ -503,7 +127,7 @@ def base_url_problem(venue: str, url: str | None) -> str | None:
     return None
 
 
-class Spec(_Strict):
+class Spec(Strict):
     name: Name
     venue: Literal["sim", "demo", "live"] = "sim"
     base_url: Url | None = None
@@ -549,39 +173,39 @@ class _YamlProblem(Exception):
 class _Loader(yaml.SafeLoader):
     """SafeLoader that keeps number text exact and refuses what hides mistakes in a spec."""
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise _YamlProblem(event.start_mark.line + 1,
                                "anchors and aliases (*name) are not supported -- write the value out in full")
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if isinstance(key, (dict, list)):
                 raise _YamlProblem(key_node.start_mark.line + 1, "a key must be plain text -- use a simple key")
             if key in seen:
                 raise _YamlProblem(key_node.start_mark.line + 1,
                                    f"duplicate key {_show(key)} -- keep only one of them")
             seen.add(key)
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+        return super().construct_mapping(node, deep=deep)
 
 
 def _construct_number(loader: _Loader, node: ScalarNode) -> int | Decimal | _OddNumber:
     """A YAML int or float from its text: plain whole numbers as ``int``, other plain decimals as
     exact ``Decimal``, anything else (octal, hex, underscores, base 60, inf, nan) kept as text."""
     text = str(loader.construct_scalar(node))
-    if _PLAIN_INT.fullmatch(text):
+    if PLAIN_INT.fullmatch(text):
         return int(text)
-    if _PLAIN_DECIMAL.fullmatch(text):
+    if PLAIN_DECIMAL.fullmatch(text):
         return Decimal(text)
     return _OddNumber(text)
 
 
-_Loader.add_constructor("tag:yaml.org,2002:int", _construct_number)  # type: ignore[arg-type]
-_Loader.add_constructor("tag:yaml.org,2002:float", _construct_number)  # type: ignore[arg-type]
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_number)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_number)
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -604,7 +228,8 @@ def _yaml_fix(problem: str) -> str:
     return "fix the YAML syntax on this line"
 
 
-_PLAIN_TAGS: Final = frozenset(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq"))
+_PLAIN_TAGS: Final = frozenset(f"tag:yaml.org,2002:{name}"
+                               for name in ("str", "int", "float", "bool", "null", "map", "seq"))
 
 
 def _check_tags(node: Node | None) -> None:
@@ -645,7 +270,7 @@ def _load_yaml(text: str, source: str) -> tuple[Node | None, Any]:
         # Last resort, so that no YAML oddity ever reaches the user as a traceback.
         raise SpecError([f"{source}:1: invalid YAML: {' '.join(str(exc).split())} -- fix the YAML syntax"]) from None
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
 
 
 def _line_of(root: Node | None, loc: Sequence[Any]) -> int:
@@ -894,35 +519,4 @@ def load_spec(path: str | Path) -> Spec:
 
 def check_against_instruments(spec: Spec, instruments: Mapping[str, Instrument]) -> list[str]:
     """Problems with what the venue lists, one ``path: problem -- fix`` each (empty when fine)."""
-    problems: list[str] = []
-    named = list(spec.strategy.instrument_paths().items())
-    named += [(inst_id, "risk.allowed_instruments") for inst_id in spec.risk.allowed_instruments or ()]
-    quote = spec.strategy.quote_ccy if isinstance(spec.strategy, Rebalance) else None
-    if quote is not None and not any(i.inst_id.endswith(f"-{quote}") for i in instruments.values()):
-        quotes = sorted({i.inst_id.split("-", 1)[-1] for i in instruments.values()})
-        close = _closest(quote, quotes)
-        fix = f"did you mean '{close}'?" if close else "use a quote currency the venue lists, e.g. USDT"
-        return [f"strategy.quote_ccy: no instrument on this venue is quoted in {quote} -- {fix}"]
-    for inst_id, path in named:
-        problem = _instrument_problem(inst_id, instruments, quote if path.startswith("strategy.targets") else None)
-        if problem and f"{path}: {problem}" not in problems:
-            problems.append(f"{path}: {problem}")
-    return problems
-
-
-def _instrument_problem(inst_id: str, instruments: Mapping[str, Instrument], quote: str | None) -> str | None:
-    instrument = instruments.get(inst_id)
-    if instrument is not None:
-        if instrument.is_live:
-            return None
-        return (f"{inst_id} is {instrument.state.value} on this venue, not live -- wait until it trades again or "
-                f"stop trading it")
-    if quote is not None:
-        base = inst_id.rsplit("-", 1)[0]
-        bases = [i.inst_id.rsplit("-", 1)[0] for i in instruments.values() if i.inst_id.endswith(f"-{quote}")]
-        close = _closest(base, bases)
-        fix = f"did you mean {close}?" if close else f"use a currency that trades against {quote}"
-        return f"no {inst_id} instrument on this venue, so {base} cannot be traded -- {fix}"
-    close = _closest(inst_id, list(instruments))
-    fix = f"did you mean {close}?" if close else "use an instrument the venue lists"
-    return f"unknown instrument {inst_id} on this venue -- {fix}"
+    return instrument_problems(spec, instruments)

@@ -5,11 +5,15 @@ The flow receives only the spec *path*; the key is found here, in the flow run's
 * ``credentials: {block: NAME}`` -> ``OkxCredentials.load(NAME)`` (the spec's ``base_url``, when
   given, overrides the block's);
 * otherwise the ``OKX_API_KEY`` / ``OKX_SECRET_KEY`` / ``OKX_PASSPHRASE`` environment variables
-  with the spec's ``base_url`` (else ``OKX_BASE_URL``);
-* ``venue: sim`` with neither a ``base_url`` nor ``OKX_BASE_URL`` and no block -> the embedded
-  simulator, started in this process for the duration of the run, its state kept in
-  ``OKX_SIM_STATE`` or ``okx_sim.cli.default_state_path()`` between runs. Its credentials exist only
-  in this process: never saved as a block, never a parameter.
+  with the spec's ``base_url`` (else the settings' ``base_url``, ``OKX_BASE_URL``);
+* ``venue: sim`` with neither a ``base_url`` nor a settings ``base_url`` and no block -> the
+  embedded simulator, started in this process for the duration of the run, its state kept in the
+  settings' ``sim_state`` (``OKX_SIM_STATE``, the CLI's ``--sim-state``) or
+  ``okx_sim.cli.default_state_path()`` between runs. Its credentials exist only in this process:
+  never saved as a block, never a parameter.
+
+Settings come from ``okx_wire.runtime.RUNTIME``: the CLI configures them once; a flow run a
+Prefect worker started reads them from the worker's environment at first use.
 
 Safety rules, all checked before anything is sent: ``live`` needs ``confirm_live``; ``demo`` and
 ``live`` refuse plain-http base URLs (also from a block or ``OKX_BASE_URL``); ``sim`` refuses real
@@ -18,20 +22,17 @@ OKX hosts, so a spec written for the simulator can never trade real money by acc
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flows.spec import Spec, base_url_problem
 from okx_wire.errors import ConfigurationError
-from okx_wire.hosts import ENV_BASE_URL, is_okx_host
-
-#: Overrides where the embedded simulator keeps its state (the CLI's ``--sim-state`` sets it).
-ENV_SIM_STATE = "OKX_SIM_STATE"
+from okx_wire.hosts import is_okx_host
+from okx_wire.runtime import RUNTIME
 
 
 class LiveNotConfirmed(ConfigurationError):
@@ -39,7 +40,7 @@ class LiveNotConfirmed(ConfigurationError):
 
 
 @dataclass
-class Venue:
+class ResolvedVenue:
     """The resolved venue: the credentials block object plus a label safe to log."""
 
     credentials: Any  # OkxCredentials (typed loosely: importing it pulls in Prefect)
@@ -49,10 +50,10 @@ class Venue:
 
 
 def sim_state_path() -> Path:
-    """The embedded simulator's state file: ``OKX_SIM_STATE`` or the per-user default."""
-    override = os.environ.get(ENV_SIM_STATE, "").strip()
-    if override:
-        return Path(override).expanduser()
+    """The embedded simulator's state file: the settings' ``sim_state`` or the per-user default."""
+    override = RUNTIME.settings.sim_state
+    if override is not None:
+        return override.expanduser()
     from okx_sim.cli import default_state_path
 
     return default_state_path()
@@ -61,7 +62,7 @@ def sim_state_path() -> Path:
 def uses_embedded_simulator(spec: Spec) -> bool:
     """True when this spec runs against an in-process simulator (no host or block named)."""
     return (spec.venue == "sim" and spec.base_url is None and spec.credentials.block is None
-            and not os.environ.get(ENV_BASE_URL, "").strip())
+            and not RUNTIME.settings.base_url)
 
 
 def check_live(spec: Spec, confirm_live: bool) -> None:
@@ -129,7 +130,7 @@ def prestarted_simulator(state_path: Path | None = None) -> Iterator[Any]:
 
 
 @contextmanager
-def resolve_venue(spec: Spec, *, confirm_live: bool = False) -> Iterator[Venue]:
+def resolve_venue(spec: Spec, *, confirm_live: bool = False) -> Iterator[ResolvedVenue]:
     """The credentials block object for ``spec``'s venue, valid inside the ``with`` block."""
     from okx_tasks.blocks import OkxCredentials
 
@@ -137,12 +138,13 @@ def resolve_venue(spec: Spec, *, confirm_live: bool = False) -> Iterator[Venue]:
     if uses_embedded_simulator(spec):
         with embedded_simulator() as sim:
             credentials = OkxCredentials.from_api_credentials(sim.credentials, base_url=sim.base_url)
-            yield Venue(credentials, f"embedded simulator ({sim.config.state_path})", embedded=True, simulator=sim)
+            yield ResolvedVenue(credentials, f"embedded simulator ({sim.config.state_path})", embedded=True,
+                                simulator=sim)
         return
     demo = spec.venue == "demo"
     if spec.credentials.block is not None:
         try:
-            credentials = OkxCredentials.load(spec.credentials.block)
+            credentials = cast(OkxCredentials, OkxCredentials.load(spec.credentials.block))
         except ValueError as exc:
             raise ConfigurationError(
                 f"cannot load the OkxCredentials block {spec.credentials.block!r}: {' '.join(str(exc).split())} "
@@ -165,4 +167,4 @@ def resolve_venue(spec: Spec, *, confirm_live: bool = False) -> Iterator[Venue]:
     _check_url(spec, url)
     if spec.venue == "live" and credentials.demo:
         raise ConfigurationError(f"spec {spec.name!r} is venue: live but its key is a demo key -- use venue: demo")
-    yield Venue(credentials, f"{spec.venue} at {url} ({source})")
+    yield ResolvedVenue(credentials, f"{spec.venue} at {url} ({source})")

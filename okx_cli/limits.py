@@ -4,12 +4,9 @@
     okx-flows limits show  --redis redis://host:6379/0 --name prod-main
 
 ``--redis`` and ``--name`` default to ``OKX_RATE_LIMIT_URL`` and ``OKX_RATE_LIMIT_NAME`` (then
-"default"), the variables the workers read. The CLI wires this module in with::
-
-    limits = subparsers.add_parser("limits", help="shared OKX rate limits (Redis)")
-    add_arguments(limits)
-    ...
-    return limits_cli.main(args)
+"default"), the variables the workers read (as the process settings: ``RUNTIME.settings``).
+``okx-flows limits ...`` reaches ``invoke``, which parses the rest of the command line with
+``add_arguments`` and calls ``main``.
 
 Exit codes: 0 done, 2 configuration error (unknown name, unreachable Redis, bad URL).
 """
@@ -17,12 +14,12 @@ Exit codes: 0 done, 2 configuration error (unknown name, unreachable Redis, bad 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import TextIO
 
 from okx_wire.errors import ConfigurationError, OkxError
 from okx_wire.limits import BUDGETS, Scope
+from okx_wire.runtime import RUNTIME
 from okx_wire.shared_limits import (
     DEFAULT_NAME,
     DEFAULT_SLACK,
@@ -52,11 +49,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common(show)
 
 
+def invoke(args: argparse.Namespace, extra: list[str]) -> int:
+    """``okx-flows limits ...``: the rest of the command line is this command's own."""
+    from okx_cli.main import sub_parser
+
+    parser = sub_parser("limits", "Shared OKX rate limits (Redis).")
+    add_arguments(parser)
+    return main(parser.parse_args(extra))
+
+
 def main(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    url = args.redis or os.environ.get(ENV_URL, "").strip()
-    name = args.name or os.environ.get(ENV_NAME, "").strip() or DEFAULT_NAME
+    url = args.redis or RUNTIME.settings.rate_limit_url or ""
+    name = args.name or RUNTIME.settings.rate_limit_name or DEFAULT_NAME
     if not url:
         print(f"error: no Redis URL: pass --redis URL or set {ENV_URL}", file=err)
         return 2

@@ -11,14 +11,14 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from okx_sim.config import ApiKeySpec, SimConfig
 from okx_sim.protocol import SimError
 from okx_wire.auth import sign
+from okx_wire.endpoints import REQUEST_WINDOW_MS as WINDOW_MS
 
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
-WINDOW_MS = 30_000
 
 
 def parse_timestamp(text: str) -> int:
@@ -26,7 +26,7 @@ def parse_timestamp(text: str) -> int:
     if not TIMESTAMP.fullmatch(text):
         raise SimError("50112")
     try:
-        moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     except ValueError:
         raise SimError("50112") from None
     return int(moment.timestamp() * 1000)

@@ -8,7 +8,6 @@ simulator unchanged except for the base URL.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import signal
 import socket
@@ -19,10 +18,10 @@ from pathlib import Path
 import platformdirs
 from pydantic import SecretStr, ValidationError
 
-from okx_sim.config import ApiKeySpec, SimConfig
+from okx_sim.config import ApiKeySpec, Permission, SimConfig
 from okx_sim.embedded import Simulator
 from okx_sim.state import StateInUse
-from okx_wire.auth import ENV_API_KEY, ENV_PASSPHRASE, ENV_SECRET_KEY
+from okx_wire.settings import ENV_API_KEY, ENV_PASSPHRASE, ENV_SECRET_KEY, credential_values
 
 
 def default_state_path() -> Path:
@@ -57,9 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random-walk and fault seed")
     parser.add_argument("--balance", type=_balance, action="append", default=None, metavar="CCY=AMOUNT",
                         help="initial balance (repeatable; default USDT=100000 BTC=1 ETH=10)")
-    parser.add_argument("--api-key", default=os.environ.get(ENV_API_KEY))
-    parser.add_argument("--secret-key", default=os.environ.get(ENV_SECRET_KEY))
-    parser.add_argument("--passphrase", default=os.environ.get(ENV_PASSPHRASE))
+    env = credential_values()
+    parser.add_argument("--api-key", default=env[ENV_API_KEY])
+    parser.add_argument("--secret-key", default=env[ENV_SECRET_KEY])
+    parser.add_argument("--passphrase", default=env[ENV_PASSPHRASE])
     parser.add_argument("--read-only", action="store_true", help="the key has read permission only")
     parser.add_argument("--environment", choices=("any", "live", "demo"), default="any")
     parser.add_argument("--no-rate-limits", action="store_true")
@@ -82,7 +82,7 @@ def build_config(args: argparse.Namespace) -> SimConfig:
                                       (ENV_PASSPHRASE, args.passphrase)) if not (value or "").strip()]
     if missing:
         raise SystemExit(f"okx-sim: no API key: set {', '.join(missing)} (or pass --api-key/--secret-key/--passphrase)")
-    perms = frozenset({"read_only"} if args.read_only else {"read_only", "trade"})
+    perms: frozenset[Permission] = frozenset({"read_only"} if args.read_only else {"read_only", "trade"})
     key = ApiKeySpec(api_key=args.api_key.strip(), secret_key=SecretStr(args.secret_key.strip()),
                      passphrase=SecretStr(args.passphrase.strip()), permissions=perms, label="okx-sim")
     options: dict[str, object] = dict(

@@ -27,11 +27,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from okx_sim.config import ApiKeySpec, SimConfig
 from okx_sim.faults import Faults
-from okx_sim.matching import Exchange
+from okx_sim.matching import MatchingEngine
 from okx_sim.server import SimApp
 from okx_sim.state import StateStore
 from okx_wire.auth import ApiCredentials
-
 
 #: Descriptors kept for what is not a client connection: the state database with its WAL,
 #: shared-memory and lock files, the listening socket, the event loop's own, stdio and logs.
@@ -81,7 +80,7 @@ class Simulator:
 
     config: SimConfig
     faults: Faults
-    exchange: Exchange
+    exchange: MatchingEngine
     app: SimApp
 
     @classmethod
@@ -94,7 +93,7 @@ class Simulator:
 
         store = StateStore(config.state_path, reset=config.reset)  # raises StateInUse
         try:
-            exchange = Exchange(config, store, clock)
+            exchange = MatchingEngine(config, store, clock)
         except BaseException:
             store.close()  # give the file back: this simulator will never serve it
             raise
@@ -122,7 +121,7 @@ class Simulator:
 class SimulatorHandle:
     base_url: str
     credentials: ApiCredentials
-    exchange: Exchange
+    exchange: MatchingEngine
     faults: Faults
     config: SimConfig
     app: SimApp

@@ -18,10 +18,12 @@ from typing import Any
 
 import orjson
 
-from okx_sim.instruments import Catalogue, Instrument
+from okx_sim.instruments import Catalogue, SimInstrument
+from okx_wire.endpoints import BOOK_DEPTH
 from okx_wire.precision import format_decimal
 
-MAX_DEPTH = 400
+#: The deepest book OKX serves (``market/books`` ``sz``): every book is built this deep.
+MAX_DEPTH = BOOK_DEPTH.stop - 1
 #: Roughly how much quote value (in USD) one book level holds.
 _LEVEL_USD = 25_000.0
 
@@ -82,7 +84,7 @@ class Market:
         return self._anchor_ms + (step - self._start_step) * self.step_ms
 
     # -- walk ------------------------------------------------------------------------------
-    def _walk(self, inst: Instrument, step: int) -> _Walk:
+    def _walk(self, inst: SimInstrument, step: int) -> _Walk:
         walk = self._walks.get(inst.inst_id)
         if walk is None:
             start = math.log(float(inst.start_px))
@@ -99,7 +101,7 @@ class Market:
                 walk.low = walk.log_mid
         return walk
 
-    def mid(self, inst: Instrument, step: int) -> Decimal:
+    def mid(self, inst: SimInstrument, step: int) -> Decimal:
         """The mid price at ``step`` rounded to the tick (never below ten ticks)."""
         with self._lock:
             log_mid = self._walk(inst, step).log_mid
@@ -107,7 +109,7 @@ class Market:
         return inst.tick_sz * ticks
 
     # -- books -----------------------------------------------------------------------------
-    def book(self, inst: Instrument, step: int) -> Book:
+    def book(self, inst: SimInstrument, step: int) -> Book:
         with self._lock:
             cached = self._books.get(inst.inst_id)
             if cached is not None and cached.step == step:
@@ -118,7 +120,7 @@ class Market:
             self._books[inst.inst_id] = book
         return book
 
-    def _build(self, inst: Instrument, step: int, log_mid: float) -> Book:
+    def _build(self, inst: SimInstrument, step: int, log_mid: float) -> Book:
         rng = random.Random(f"book/{self.seed}/{inst.inst_id}/{step}")
         tick = inst.tick_sz
         mid_ticks = max(10, round(math.exp(log_mid) / float(tick)))
@@ -144,7 +146,7 @@ class Market:
                     [[format_decimal(p), format_decimal(s), "0", str(n)] for p, s, n in asks],
                     [[format_decimal(p), format_decimal(s), "0", str(n)] for p, s, n in bids])
 
-    def books_body(self, inst: Instrument, step: int, depth: int) -> bytes:
+    def books_body(self, inst: SimInstrument, step: int, depth: int) -> bytes:
         """The whole ``/market/books`` response, cached per (instrument, step, depth)."""
         key = (inst.inst_id, step, depth)
         body = self._rendered.get(key)
@@ -160,7 +162,7 @@ class Market:
             self._rendered[key] = body
         return body
 
-    def ticker(self, inst: Instrument, step: int) -> dict[str, Any]:
+    def ticker(self, inst: SimInstrument, step: int) -> dict[str, Any]:
         book = self.book(inst, step)
         with self._lock:
             walk = self._walk(inst, step)

@@ -1,5 +1,5 @@
-"""The account and its matching engine: validation, fills against the synthetic book, balances,
-fees, and the order/fill history.
+"""The simulated account and its matching engine (``MatchingEngine``): validation, fills against the
+synthetic book, balances, fees, and the order/fill history.
 
 One re-entrant lock serialises every operation, and every operation ends with one write-through
 commit of exactly what it changed. Value is conserved and checkable: per currency,
@@ -17,19 +17,16 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
 from okx_sim.config import SimConfig
-from okx_sim.instruments import Catalogue, Instrument
+from okx_sim.instruments import Catalogue, SimInstrument
 from okx_sim.market import Market
 from okx_sim.protocol import ItemError, SimError, missing, param_error
-from okx_sim.records import Balance, Fill, Ledger, Order
+from okx_sim.records import Holding, Ledger, SimFill, SimOrder
 from okx_sim.state import StateStore
+from okx_wire.endpoints import PAGE_LIMIT
+from okx_wire.orders import CL_ORD_ID_PATTERN, ORD_TYPES, PRICED_TYPES, SPOT_MAKER_RATE, SPOT_TAKER_RATE, spot_fee_ccy
 from okx_wire.precision import format_decimal, is_multiple
 
-TAKER_RATE = Decimal("0.001")
-MAKER_RATE = Decimal("0.0008")
-ORDER_TYPES = frozenset({"market", "limit", "post_only", "ioc", "fok"})
-PRICED_TYPES = frozenset({"limit", "post_only", "ioc", "fok"})
 TD_MODES = frozenset({"cash", "cross", "isolated", "spot_isolated"})
-CL_ORD_ID = re.compile(r"[A-Za-z0-9]{1,32}")
 TAG = re.compile(r"[A-Za-z0-9]{1,16}")
 FIRST_ORD_ID = 1_950_000_000_000_000_000
 FIRST_BILL_ID = 1_960_000_000_000_000_000
@@ -82,8 +79,9 @@ class _Request:
     tag: str
 
 
-class Exchange:
-    """The simulated account. Public methods take the simulator clock's ``now_ms``."""
+class MatchingEngine:
+    """The simulated account: its holdings, orders and fills, and the engine that matches orders
+    against the synthetic book. Public methods take the simulator clock's ``now_ms``."""
 
     def __init__(self, config: SimConfig, store: StateStore, clock: Callable[[], int]) -> None:
         self.config = config
@@ -94,23 +92,24 @@ class Exchange:
         self._lock = threading.RLock()
         snap = store.load()
         now = clock()
-        self.orders: dict[str, Order] = {}
+        self.orders: dict[str, SimOrder] = {}
         self._by_cl: dict[str, list[str]] = {}
         self._pending_cl: dict[str, str] = {}
-        self.fills: list[Fill] = []
-        self.balances: dict[str, Balance] = {}
+        self.fills: list[SimFill] = []
+        self.balances: dict[str, Holding] = {}
         self.ledger = Ledger()
-        self._dirty_orders: dict[str, Order] = {}
-        self._dirty_fills: list[Fill] = []
+        self._dirty_orders: dict[str, SimOrder] = {}
+        self._dirty_fills: list[SimFill] = []
         self._dirty_bal: set[str] = set()
         if snap.empty:
             self.seed = config.seed
-            self._next_ord, self._next_bill, self._next_trade, self._seq = FIRST_ORD_ID, FIRST_BILL_ID, FIRST_TRADE_ID, 0
+            self._next_ord, self._next_bill = FIRST_ORD_ID, FIRST_BILL_ID
+            self._next_trade, self._seq = FIRST_TRADE_ID, 0
             start_step = 0
             for ccy, amount in config.balances.items():
                 if amount < 0:
                     raise ValueError(f"initial balance of {ccy} is negative")
-                self.balances[ccy] = Balance(Decimal(amount), Decimal(0), now)
+                self.balances[ccy] = Holding(Decimal(amount), Decimal(0), now)
                 self.ledger.initial[ccy] = Decimal(amount)
                 self._dirty_bal.add(ccy)
         else:
@@ -120,7 +119,8 @@ class Exchange:
             self._next_ord, self._next_bill = int(meta["next_ord"]), int(meta["next_bill"])
             self._next_trade, self._seq = int(meta["next_trade"]), int(meta["seq"])
             start_step = int(meta["walk_step"])
-            self.ledger = Ledger(*({k: Decimal(v) for k, v in meta[name].items()} for name in ("initial", "fees", "market")))
+            self.ledger = Ledger(*({k: Decimal(v) for k, v in meta[name].items()}
+                                   for name in ("initial", "fees", "market")))
             self.balances = snap.balances
             for order in sorted(snap.orders, key=lambda o: o.seq):
                 self._index(order)
@@ -131,14 +131,14 @@ class Exchange:
         self._flush(now)
 
     # -- persistence -------------------------------------------------------------------------
-    def _index(self, order: Order) -> None:
+    def _index(self, order: SimOrder) -> None:
         self.orders[order.ord_id] = order
         if order.cl_ord_id:
             self._by_cl.setdefault(order.cl_ord_id, []).append(order.ord_id)
         if order.cl_ord_id and order.pending:
             self._pending_cl[order.cl_ord_id] = order.ord_id
 
-    def _touch(self, order: Order, now: int) -> None:
+    def _touch(self, order: SimOrder, now: int) -> None:
         order.u_time = now
         self._dirty_orders[order.ord_id] = order
         if order.cl_ord_id:
@@ -166,10 +166,10 @@ class Exchange:
             self.store.close()
 
     # -- balances ----------------------------------------------------------------------------
-    def _bal(self, ccy: str) -> Balance:
+    def _bal(self, ccy: str) -> Holding:
         bal = self.balances.get(ccy)
         if bal is None:
-            bal = self.balances[ccy] = Balance()
+            bal = self.balances[ccy] = Holding()
         return bal
 
     def _move(self, ccy: str, cash: Decimal, frozen: Decimal, now: int) -> None:
@@ -181,23 +181,23 @@ class Exchange:
         bal.u_time = now
         self._dirty_bal.add(ccy)
 
-    def _freeze(self, order: Order, ccy: str, amount: Decimal, now: int) -> None:
+    def _freeze(self, order: SimOrder, ccy: str, amount: Decimal, now: int) -> None:
         self._move(ccy, Decimal(0), amount, now)
         order.frozen += amount
         order.frozen_ccy = ccy
 
-    def _release(self, order: Order, now: int) -> None:
+    def _release(self, order: SimOrder, now: int) -> None:
         if order.frozen:
             self._move(order.frozen_ccy, Decimal(0), -order.frozen, now)
             order.frozen = Decimal(0)
 
     # -- fills -------------------------------------------------------------------------------
-    def _fill(self, order: Order, inst: Instrument, px: Decimal, qty: Decimal, maker: bool, now: int) -> None:
+    def _fill(self, order: SimOrder, inst: SimInstrument, px: Decimal, qty: Decimal, maker: bool, now: int) -> None:
         """Settle one fill. A maker fill pays out of the order's frozen amount, a taker fill out of cash."""
-        rate = MAKER_RATE if maker else TAKER_RATE
+        rate = SPOT_MAKER_RATE if maker else SPOT_TAKER_RATE
         notional = px * qty
         if order.side == "buy":
-            fee_ccy, fee_amt = inst.base, qty * rate
+            fee_ccy, fee_amt = spot_fee_ccy(order.side, inst.base, inst.quote), qty * rate
             if maker:
                 order.frozen -= notional
                 self._move(inst.quote, -notional, -notional, now)
@@ -207,7 +207,7 @@ class Exchange:
             self._ledger(inst.quote, market=notional)
             self._ledger(inst.base, market=-qty, fees=fee_amt)
         else:
-            fee_ccy, fee_amt = inst.quote, notional * rate
+            fee_ccy, fee_amt = spot_fee_ccy(order.side, inst.base, inst.quote), notional * rate
             if maker:
                 order.frozen -= qty
                 self._move(inst.base, -qty, -qty, now)
@@ -224,7 +224,7 @@ class Exchange:
         order.trade_id = str(self._next_trade)
         order.fee -= fee_amt
         order.fee_ccy = fee_ccy
-        fill = Fill(str(self._next_bill), order.trade_id, order.ord_id, order.cl_ord_id, order.tag, order.inst_id,
+        fill = SimFill(str(self._next_bill), order.trade_id, order.ord_id, order.cl_ord_id, order.tag, order.inst_id,
                     order.side, px, qty, "M" if maker else "T", -fee_amt, fee_ccy, -rate, now, inst.quote)
         self.fills.append(fill)
         self._dirty_fills.append(fill)
@@ -245,7 +245,7 @@ class Exchange:
     # -- the book walk -----------------------------------------------------------------------
     @staticmethod
     def _takeable(order_side: str, levels: list[tuple[Decimal, Decimal, int]], limit: Decimal | None,
-                  inst: Instrument, *, base: Decimal | None = None, quote: Decimal | None = None
+                  inst: SimInstrument, *, base: Decimal | None = None, quote: Decimal | None = None
                   ) -> list[tuple[Decimal, Decimal]]:
         """The (px, qty) a taker gets walking ``levels`` up to ``limit``, for ``base`` units or
         ``quote`` value, each qty a multiple of lotSz."""
@@ -278,7 +278,7 @@ class Exchange:
         side, ord_type, td_mode = param(params, "side"), param(params, "ordType"), param(params, "tdMode")
         if side not in ("buy", "sell"):
             raise param_error("side")
-        if ord_type not in ORDER_TYPES:
+        if ord_type not in ORD_TYPES:
             raise param_error("ordType")
         if td_mode not in TD_MODES:
             raise param_error("tdMode")
@@ -309,13 +309,13 @@ class Exchange:
             self._flush(now)
             return results
 
-    def _place_one(self, req: _Request, now: int, seen: set[str]) -> Order:
+    def _place_one(self, req: _Request, now: int, seen: set[str]) -> SimOrder:
         inst = self.catalogue.get(req.inst_id)
         if inst is None:
             raise ItemError("51001")
         if req.td_mode != "cash":
             raise ItemError("51010")
-        if req.cl_ord_id and not CL_ORD_ID.fullmatch(req.cl_ord_id):
+        if req.cl_ord_id and not CL_ORD_ID_PATTERN.fullmatch(req.cl_ord_id):
             raise ItemError("51000", "clOrdId")
         if req.tag and not TAG.fullmatch(req.tag):
             raise ItemError("51000", "tag")
@@ -355,14 +355,14 @@ class Exchange:
             seen.add(req.cl_ord_id)
         self._next_ord += 1
         self._seq += 1
-        order = Order(str(self._next_ord), req.cl_ord_id, req.tag, inst.inst_id, inst.base, inst.quote, req.side,
+        order = SimOrder(str(self._next_ord), req.cl_ord_id, req.tag, inst.inst_id, inst.base, inst.quote, req.side,
                       req.ord_type, req.px, req.sz, req.tgt_ccy, "live", now, now, seq=self._seq)
         self._index(order)
         self._execute(order, inst, plan, now)
         self._touch(order, now)
         return order
 
-    def _execute(self, order: Order, inst: Instrument, plan: list[tuple[Decimal, Decimal]], now: int) -> None:
+    def _execute(self, order: SimOrder, inst: SimInstrument, plan: list[tuple[Decimal, Decimal]], now: int) -> None:
         """Apply an order's taker phase, then rest or cancel what is left as its type says."""
         book = self.market.book(inst, self.market.step_at(now))
         if order.ord_type == "post_only":
@@ -392,14 +392,14 @@ class Exchange:
         order.state = "partially_filled" if order.acc_fill_sz else "live"
         self._rest_freeze(order, inst, now)
 
-    def _rest_freeze(self, order: Order, inst: Instrument, now: int) -> None:
+    def _rest_freeze(self, order: SimOrder, inst: SimInstrument, now: int) -> None:
         assert order.px is not None
         if order.side == "buy":
             self._freeze(order, inst.quote, order.px * order.remaining(), now)
         else:
             self._freeze(order, inst.base, order.remaining(), now)
 
-    def _cancel(self, order: Order, source: tuple[str, str], now: int) -> None:
+    def _cancel(self, order: SimOrder, source: tuple[str, str], now: int) -> None:
         self._release(order, now)
         order.state = "canceled"
         order.cancel_source, order.cancel_source_reason = source
@@ -425,10 +425,10 @@ class Exchange:
                 self._release(order, now)
                 self._touch(order, now)
 
-    def _pending_without_cl(self) -> list[Order]:
+    def _pending_without_cl(self) -> list[SimOrder]:
         return [o for o in self._pending_orders() if not o.cl_ord_id]
 
-    def _pending_orders(self) -> list[Order]:
+    def _pending_orders(self) -> list[SimOrder]:
         return [o for o in self.orders.values() if o.pending]
 
     def tick(self, now: int) -> None:
@@ -438,7 +438,7 @@ class Exchange:
                 self._sync_and_flush(now)
 
     # -- cancel and amend --------------------------------------------------------------------
-    def _find(self, inst_id: str, ord_id: str | None, cl_ord_id: str | None) -> Order | None:
+    def _find(self, inst_id: str, ord_id: str | None, cl_ord_id: str | None) -> SimOrder | None:
         if ord_id:
             order = self.orders.get(ord_id)
         elif cl_ord_id:
@@ -541,7 +541,7 @@ class Exchange:
         with self._lock:
             self._sync_and_flush(now)
             inst_id, ord_type, state = param(params, "instId"), param(params, "ordType"), param(params, "state")
-            orders: Iterable[Order] = (o for o in self.orders.values() if o.pending == pending)
+            orders: Iterable[SimOrder] = (o for o in self.orders.values() if o.pending == pending)
             selected = [o for o in orders if (inst_id is None or o.inst_id == inst_id)
                         and (ord_type is None or o.ord_type == ord_type) and (state is None or o.state == state)]
             selected.sort(key=lambda o: int(o.ord_id), reverse=True)
@@ -581,10 +581,10 @@ class Exchange:
         with self._lock:
             return [self.orders[i].to_okx() for i in self._by_cl.get(cl_ord_id, [])]
 
-    def balance_of(self, ccy: str) -> Balance:
+    def balance_of(self, ccy: str) -> Holding:
         with self._lock:
-            bal = self.balances.get(ccy, Balance())
-            return Balance(bal.cash, bal.frozen, bal.u_time)
+            bal = self.balances.get(ccy, Holding())
+            return Holding(bal.cash, bal.frozen, bal.u_time)
 
     def all_orders(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -599,15 +599,15 @@ def _page(items: list[Any], params: dict[str, Any], key: Callable[[Any], int]) -
     if before is not None:
         items = [i for i in items if key(i) > int(before)]
     limit_text = param(params, "limit")
-    limit = 100
+    limit = PAGE_LIMIT
     if limit_text is not None:
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= PAGE_LIMIT:
             raise param_error("limit")
         limit = int(limit_text)
     return items[:limit]
 
 
-def _balance_detail(ccy: str, bal: Balance, usd: Decimal) -> dict[str, Any]:
+def _balance_detail(ccy: str, bal: Holding, usd: Decimal) -> dict[str, Any]:
     cash, frozen, avail = format_decimal(bal.cash), format_decimal(bal.frozen), format_decimal(bal.available)
     return {"accAvgPx": "", "availBal": avail, "availEq": avail, "borrowFroz": "", "cashBal": cash, "ccy": ccy,
             "clSpotInUseAmt": "", "colBorrAutoConversion": "", "collateralEnabled": False,

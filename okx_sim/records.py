@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
+from okx_wire.models import PENDING_STATES
+from okx_wire.orders import spot_fee_ccy
 from okx_wire.precision import format_decimal
-
-PENDING_STATES = frozenset({"live", "partially_filled"})
 
 
 def _fmt(value: Decimal | None) -> str:
@@ -21,7 +21,12 @@ def _fmt(value: Decimal | None) -> str:
 
 
 @dataclass
-class Order:
+class SimOrder:
+    """One order as the simulated account keeps it (resting or final); ``to_okx`` renders it.
+
+    Not ``okx_wire.models.Order``, which is the client's reading of OKX's answer.
+    """
+
     ord_id: str
     cl_ord_id: str
     tag: str
@@ -69,7 +74,7 @@ class Order:
             "cTime": str(self.c_time), "cancelSource": self.cancel_source,
             "cancelSourceReason": self.cancel_source_reason, "category": "normal", "ccy": "",
             "clOrdId": self.cl_ord_id, "fee": format_decimal(self.fee),
-            "feeCcy": self.fee_ccy or (self.base if self.side == "buy" else self.quote),
+            "feeCcy": self.fee_ccy or spot_fee_ccy(self.side, self.base, self.quote),
             "fillPx": _fmt(self.fill_px), "fillSz": _fmt(self.fill_sz) or "0", "fillTime": self.fill_time,
             "instId": self.inst_id, "instType": "SPOT", "isTpLimit": "false", "lever": "",
             "linkedAlgoOrd": {"algoId": ""}, "ordId": self.ord_id, "ordType": self.ord_type,
@@ -84,7 +89,9 @@ class Order:
 
 
 @dataclass
-class Fill:
+class SimFill:
+    """One fill as the simulated account keeps it; ``to_okx`` renders OKX's fill fields."""
+
     bill_id: str
     trade_id: str
     ord_id: str
@@ -117,25 +124,31 @@ def _decimal_fields(cls: type) -> set[str]:
     return {f.name for f in fields(cls) if "Decimal" in str(f.type)}
 
 
-_ORDER_DECIMALS = _decimal_fields(Order)
-_FILL_DECIMALS = _decimal_fields(Fill)
+_ORDER_DECIMALS = _decimal_fields(SimOrder)
+_FILL_DECIMALS = _decimal_fields(SimFill)
 
 
-def dump(record: Order | Fill) -> dict[str, Any]:
+def dump(record: SimOrder | SimFill) -> dict[str, Any]:
     """A JSON-safe dict (Decimals as strings) for the state file."""
     return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(record).items()}
 
 
-def load_order(data: dict[str, Any]) -> Order:
-    return Order(**{k: (Decimal(v) if k in _ORDER_DECIMALS and v is not None else v) for k, v in data.items()})
+def load_order(data: dict[str, Any]) -> SimOrder:
+    fields: dict[str, Any] = {k: (Decimal(v) if k in _ORDER_DECIMALS and v is not None else v)
+                              for k, v in data.items()}
+    return SimOrder(**fields)
 
 
-def load_fill(data: dict[str, Any]) -> Fill:
-    return Fill(**{k: (Decimal(v) if k in _FILL_DECIMALS and v is not None else v) for k, v in data.items()})
+def load_fill(data: dict[str, Any]) -> SimFill:
+    fields: dict[str, Any] = {k: (Decimal(v) if k in _FILL_DECIMALS and v is not None else v)
+                              for k, v in data.items()}
+    return SimFill(**fields)
 
 
 @dataclass
-class Balance:
+class Holding:
+    """What the simulated account holds of one currency: cash, and how much of it orders freeze."""
+
     cash: Decimal = Decimal(0)
     frozen: Decimal = Decimal(0)
     u_time: int = 0

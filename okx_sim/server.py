@@ -7,7 +7,9 @@ Raw ASGI because the signature must be checked against ``scope["raw_path"]`` and
 Order of checks per request (okx_sim/README.md, "Order of checks", lists the codes):
 
 1. load: more open connections than ``max_connections`` answers 503/50001 at once;
-2. route (404, 50115), then Content-Type of a POST (50006);
+2. route (404, 50115), then Content-Type of a POST (50006). The OKX routes are the rows of
+   ``okx_wire.endpoints`` the simulator serves, each handled by the method of the row's name;
+   the inspection routes under ``/__sim__/`` are the simulator's own;
 3. private routes: every header check that needs no body (presence, timestamp format and
    window, key, passphrase), so an unauthenticated client cannot make us read its body;
 4. the body, at most ``max_body_bytes`` (Content-Length first, then counted while reading);
@@ -31,10 +33,11 @@ import orjson
 from okx_sim.auth import Authenticator
 from okx_sim.config import ApiKeySpec, SimConfig
 from okx_sim.faults import Faults
-from okx_sim.matching import Exchange, param
+from okx_sim.matching import MatchingEngine, param
 from okx_sim.protocol import SimError, missing, param_error
+from okx_wire.endpoints import BOOK_DEPTH, ENDPOINTS, INST_TYPES, MAX_BALANCE_CCYS, MAX_BATCH_ORDERS
 from okx_wire.errors import okx_message
-from okx_wire.limits import MAX_BATCH_ORDERS, SlidingWindowLimiter, demands
+from okx_wire.limits import SlidingWindowLimiter, demands
 
 log = logging.getLogger("okx_sim")
 
@@ -42,12 +45,13 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-INST_TYPES = frozenset({"SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "EVENTS"})
 TOO_MANY = b'{"msg":"Too Many Requests","code":"50011"}'
 #: What ``Authenticator.verify`` refuses from the headers alone, before the signature (50113),
 #: its first check that needs the body.
 HEADER_CODES = frozenset({"50103", "50106", "50107", "50104", "50112", "50102", "50111", "50105"})
 NOT_FOUND = b'{"code":"404","msg":"Not Found","data":[]}'
+#: The simulator's own read-only routes, outside OKX's namespace (path -> handler name).
+INSPECTION_ROUTES = {"/__sim__/orders": "sim_orders", "/__sim__/state": "sim_state"}
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _CLOSE_HEADERS = [*_JSON_HEADERS, (b"connection", b"close")]
 
@@ -74,6 +78,8 @@ Handler = Callable[[Request], Any]
 
 @dataclass(frozen=True)
 class Route:
+    """How the app serves one (path, method): the handler, and what the request must prove."""
+
     handler: Handler
     private: bool = False
     trade: bool = False
@@ -82,7 +88,7 @@ class Route:
 class SimApp:
     """ASGI callable. ``clock`` is the simulator's clock (wall clock + the configured skew)."""
 
-    def __init__(self, config: SimConfig, exchange: Exchange, faults: Faults, clock: Callable[[], int]) -> None:
+    def __init__(self, config: SimConfig, exchange: MatchingEngine, faults: Faults, clock: Callable[[], int]) -> None:
         self.config = config
         self.exchange = exchange
         self.faults = faults
@@ -95,28 +101,14 @@ class SimApp:
         self.max_connections = config.max_connections
         self.open_connections: Callable[[], int] = lambda: 0
         self._ticker: asyncio.Task[None] | None = None
-        g, p = "GET", "POST"
-        self.routes: dict[str, dict[str, Route]] = {
-            "/api/v5/public/time": {g: Route(self.public_time)},
-            "/api/v5/public/instruments": {g: Route(self.instruments)},
-            "/api/v5/market/books": {g: Route(self.books)},
-            "/api/v5/market/ticker": {g: Route(self.ticker)},
-            "/api/v5/market/tickers": {g: Route(self.tickers)},
-            "/api/v5/account/balance": {g: Route(self.balance, private=True)},
-            "/api/v5/account/config": {g: Route(self.account_config, private=True)},
-            "/api/v5/asset/currencies": {g: Route(self.currencies, private=True)},
-            "/api/v5/trade/order": {p: Route(self.place_order, True, True), g: Route(self.get_order, True)},
-            "/api/v5/trade/batch-orders": {p: Route(self.batch_orders, True, True)},
-            "/api/v5/trade/cancel-order": {p: Route(self.cancel_order, True, True)},
-            "/api/v5/trade/cancel-batch-orders": {p: Route(self.cancel_batch, True, True)},
-            "/api/v5/trade/amend-order": {p: Route(self.amend_order, True, True)},
-            "/api/v5/trade/orders-pending": {g: Route(self.orders_pending, True)},
-            "/api/v5/trade/orders-history": {g: Route(self.orders_history, True)},
-            "/api/v5/trade/fills": {g: Route(self.fills, True)},
-            "/api/v5/trade/fills-history": {g: Route(self.fills, True)},
-            "/__sim__/orders": {g: Route(self.sim_orders)},
-            "/__sim__/state": {g: Route(self.sim_state)},
-        }
+        #: path -> method -> route: the endpoint table's rows the simulator serves, then its own.
+        self.routes: dict[str, dict[str, Route]] = {}
+        for row in ENDPOINTS:
+            if row.sim:
+                self.routes.setdefault(row.path, {})[row.method] = Route(getattr(self, row.name), row.private,
+                                                                         row.trade)
+        for path, handler in INSPECTION_ROUTES.items():
+            self.routes[path] = {"GET": Route(getattr(self, handler))}
 
     # -- ASGI plumbing -----------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -316,7 +308,7 @@ class SimApp:
         sz = param(req.query, "sz")
         depth = 1
         if sz is not None:
-            if not sz.isdigit() or not 1 <= int(sz) <= 400:
+            if not sz.isdigit() or int(sz) not in BOOK_DEPTH:
                 raise param_error("sz")
             depth = int(sz)
         market = self.exchange.market
@@ -341,7 +333,7 @@ class SimApp:
     def balance(self, req: Request) -> tuple[int, dict[str, Any]]:
         ccy = param(req.query, "ccy")
         ccys = [c.strip() for c in ccy.split(",") if c.strip()] if ccy else None
-        if ccys is not None and len(ccys) > 20:
+        if ccys is not None and len(ccys) > MAX_BALANCE_CCYS:
             raise param_error("ccy")
         return _ok([self.exchange.balance(ccys, req.now_ms)])
 
@@ -477,6 +469,8 @@ class SimApp:
         if param(req.query, "instType") not in (None, "SPOT"):
             return _ok([])
         return _ok(self.exchange.list_fills(req.query, req.now_ms))
+
+    fills_history = fills
 
     # -- test inspection (outside OKX's namespace) -------------------------------------------
     def sim_orders(self, req: Request) -> tuple[int, dict[str, Any]]:

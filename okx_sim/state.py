@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from okx_sim.records import Balance, Fill, Order, dump, load_fill, load_order
+from okx_sim.records import Holding, SimFill, SimOrder, dump, load_fill, load_order
 from okx_wire.errors import ConfigurationError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS balances (ccy TEXT PRIMARY KEY, cash TEXT NOT NULL, frozen TEXT NOT NULL, utime INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS balances (ccy TEXT PRIMARY KEY, cash TEXT NOT NULL, frozen TEXT NOT NULL,
+                                     utime INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS orders (ord_id TEXT PRIMARY KEY, cl_ord_id TEXT, state TEXT, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS fills (bill_id TEXT PRIMARY KEY, ord_id TEXT, data TEXT NOT NULL);
 """
@@ -41,9 +42,9 @@ CREATE TABLE IF NOT EXISTS fills (bill_id TEXT PRIMARY KEY, ord_id TEXT, data TE
 @dataclass
 class Snapshot:
     meta: dict[str, Any] = field(default_factory=dict)
-    balances: dict[str, Balance] = field(default_factory=dict)
-    orders: list[Order] = field(default_factory=list)
-    fills: list[Fill] = field(default_factory=list)
+    balances: dict[str, Holding] = field(default_factory=dict)
+    orders: list[SimOrder] = field(default_factory=list)
+    fills: list[SimFill] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -121,13 +122,13 @@ class StateStore:
             snap.meta = {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
             for ccy, cash, frozen, utime in self._db.execute("SELECT ccy, cash, frozen, utime FROM balances"):
                 from decimal import Decimal
-                snap.balances[ccy] = Balance(Decimal(cash), Decimal(frozen), utime)
+                snap.balances[ccy] = Holding(Decimal(cash), Decimal(frozen), utime)
             snap.orders = [load_order(json.loads(d)) for (d,) in self._db.execute("SELECT data FROM orders")]
             snap.fills = [load_fill(json.loads(d)) for (d,) in self._db.execute("SELECT data FROM fills")]
             return snap
 
-    def commit(self, *, meta: dict[str, Any], balances: dict[str, Balance], orders: Iterable[Order],
-               fills: Iterable[Fill]) -> None:
+    def commit(self, *, meta: dict[str, Any], balances: dict[str, Holding], orders: Iterable[SimOrder],
+               fills: Iterable[SimFill]) -> None:
         """One transaction with every change of one engine operation."""
         with self._lock:
             db = self._db

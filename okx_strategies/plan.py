@@ -22,13 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
-from typing import Final, Literal
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from okx_wire.models import Instrument, OrderBook
-from okx_wire.precision import format_decimal, round_price, round_size
-
-Side = Literal["buy", "sell"]
-OrdType = Literal["limit", "market", "post_only", "ioc"]
+from okx_wire.orders import OrdType
+from okx_wire.precision import Side, format_decimal, round_price, round_size
 
 BPS: Final = Decimal(10000)
 #: OKX's base spot taker fee; used to be conservative about what sells bring in.
@@ -75,6 +75,8 @@ class PlannedOrder:
     px: Decimal | None
     notional: Decimal
     reason: str
+    #: When planned for a slice of time (TWAP): seconds after the run starts.
+    at_s: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,36 @@ class OrderPlan:
 
     def __getitem__(self, index: int) -> PlannedOrder:
         return self.orders[index]
+
+
+class Plan(BaseModel):
+    """A run's decision, the same shape for every strategy: what ``okx-flows plan`` prints, what
+    the plan artifact shows and what the run places. ``drift_band`` and ``targets`` are set only
+    by strategies that trade towards target weights; ``interval_s`` only by time-sliced ones."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    kind: str
+    orders: list[PlannedOrder] = Field(default_factory=list)
+    skipped: list[SkippedLeg] = Field(default_factory=list)
+    quote_ccy: str = ""
+    mids: dict[str, Decimal] = Field(default_factory=dict)
+    weights_before: dict[str, Decimal] = Field(default_factory=dict)
+    targets: dict[str, Decimal] = Field(default_factory=dict)
+    drift: dict[str, Decimal] = Field(default_factory=dict)
+    total_value: Decimal = ZERO
+    needs_trading: bool = True
+    drift_band: Decimal | None = None
+    #: Time-sliced strategies: seconds between slices.
+    interval_s: Decimal | None = None
+
+    @property
+    def sells(self) -> list[PlannedOrder]:
+        return [o for o in self.orders if o.side == "sell"]
+
+    @property
+    def buys(self) -> list[PlannedOrder]:
+        return [o for o in self.orders if o.side == "buy"]
 
 
 @dataclass(frozen=True)
@@ -379,7 +411,7 @@ def _emit(leg: _Leg, sz: Decimal, risk: RiskLimits) -> tuple[list[PlannedOrder],
                      notional=order_notional(size, leg.px, leg.mid, "limit"),
                      reason=f"{leg.reason}: {leg.side} {format_decimal(size)} {leg.ccy}"
                             + (f" (part {i + 1} of {len(sizes)})" if len(sizes) > 1 else ""))
-        for i, (name, size) in enumerate(zip(_leg_names(leg.ccy, len(sizes)), sizes))
+        for i, (name, size) in enumerate(zip(_leg_names(leg.ccy, len(sizes)), sizes, strict=True))
     ]
     return orders, skipped
 
@@ -438,8 +470,8 @@ def plan_rebalance(
             skipped.append(found)
         elif found is not None:
             legs.append(found)
-    sells = sorted((leg for leg in legs if leg.side == "sell"), key=lambda l: (-l.sz * l.mid, l.ccy))
-    buys = sorted((leg for leg in legs if leg.side == "buy"), key=lambda l: (-l.sz * l.mid, l.ccy))
+    sells = sorted((leg for leg in legs if leg.side == "sell"), key=lambda g: (-g.sz * g.mid, g.ccy))
+    buys = sorted((leg for leg in legs if leg.side == "buy"), key=lambda g: (-g.sz * g.mid, g.ccy))
 
     orders: list[PlannedOrder] = []
     run_left = risk.max_run_notional
@@ -447,8 +479,8 @@ def plan_rebalance(
     for leg in sells + buys:
         sz = leg.sz
         if run_left is not None and risk.max_run_notional is not None:
-            sz, note = _fit(leg, sz, run_left, leg.unit_price, f"max_run_notional {format_decimal(risk.max_run_notional)}",
-                            quote_ccy, min_trade_quote)
+            sz, note = _fit(leg, sz, run_left, leg.unit_price,
+                            f"max_run_notional {format_decimal(risk.max_run_notional)}", quote_ccy, min_trade_quote)
             skipped += [note] if note else []
         if leg.side == "buy" and sz > 0:
             sz, note = _fit(leg, sz, cash, leg.px, f"the {quote_ccy} available after the sells",
@@ -497,7 +529,8 @@ def plan_dca(*, book: OrderBook, instrument: Instrument, quote_amount: Decimal, 
     if sz < instrument.min_sz:
         return SkippedLeg(leg, inst_id, (
             f"{inst_id}: {format_decimal(quote_amount)} {instrument.quote_ccy or 'quote'} buys "
-            f"{format_decimal(sz)} at {format_decimal(px)}, under the minimum size {format_decimal(instrument.min_sz)}"))
+            f"{format_decimal(sz)} at {format_decimal(px)}, "
+            f"under the minimum size {format_decimal(instrument.min_sz)}"))
     notional = order_notional(sz, px, mid, "limit")
     for limit, name in ((risk.max_order_notional, "max_order_notional"), (risk.max_run_notional, "max_run_notional")):
         if limit is not None and notional > limit:

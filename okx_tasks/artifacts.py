@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from okx_wire.models import Balance, Fill, Order, OrderBook
 from okx_wire.precision import format_decimal
 
-_ARTIFACT = {"cache_policy": NO_CACHE, "persist_result": False, "retries": 1, "retry_delay_seconds": 1}
+_ARTIFACT: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False, "retries": 1, "retry_delay_seconds": 1}
 
 
 def artifact_key(*parts: str) -> str:

@@ -8,8 +8,6 @@ so they never become a flow parameter, a log line, a cache key or a persisted re
 from __future__ import annotations
 
 import hashlib
-import os
-import threading
 from typing import Any, ClassVar, Literal
 
 from prefect.blocks.abstract import CredentialsBlock
@@ -17,10 +15,12 @@ from pydantic import ConfigDict, Field, SecretStr, ValidationInfo, field_validat
 
 from okx_wire.auth import ApiCredentials, check_credential
 from okx_wire.client import OkxClient
-from okx_wire.hosts import ENV_BASE_URL
+from okx_wire.endpoints import DEFAULT_BASE_URL, REGIONS
+from okx_wire.runtime import RUNTIME, Registry
 
-_clients: dict[tuple[Any, ...], OkxClient] = {}
-_clients_lock = threading.Lock()
+#: The process's pooled clients, one per key and venue (emptied, and closed, by ``RUNTIME.reset``).
+_CLIENTS: Registry[tuple[Any, ...], OkxClient] = RUNTIME.registry("clients", close=OkxClient.close)
+_clients = _CLIENTS.entries
 
 
 class OkxCredentials(CredentialsBlock):
@@ -37,15 +37,15 @@ class OkxCredentials(CredentialsBlock):
 
     _block_type_name: ClassVar[str] = "OKX Credentials"
     _block_type_slug: ClassVar[str] = "okx-credentials"
-    _logo_url: ClassVar[str] = "https://www.okx.com/favicon.ico"  # type: ignore[assignment]
-    _documentation_url: ClassVar[str] = "https://www.okx.com/docs-v5/en/"  # type: ignore[assignment]
+    _logo_url: ClassVar[str] = f"{DEFAULT_BASE_URL}/favicon.ico"  # type: ignore[assignment]
+    _documentation_url: ClassVar[str] = f"{DEFAULT_BASE_URL}/docs-v5/en/"  # type: ignore[assignment]
 
     api_key: str = Field(title="API key", description="The OKX API key (not secret on its own).")
     secret_key: SecretStr = Field(title="Secret key", description="The secret shown once when the key was made.")
     passphrase: SecretStr = Field(title="Passphrase", description="The passphrase chosen when the key was made.")
     base_url: str | None = Field(
         default=None, title="Base URL",
-        description="REST host, e.g. https://www.okx.com, https://eea.okx.com or a local okx-flows sim.",
+        description=f"REST host, e.g. {DEFAULT_BASE_URL}, {REGIONS['eea']} or a local okx-flows sim.",
     )
     region: Literal["global", "us", "eea"] | None = Field(
         default=None, description="Regional host to use when no base URL is given."
@@ -66,15 +66,20 @@ class OkxCredentials(CredentialsBlock):
 
     @classmethod
     def from_env(cls, *, base_url: str | None = None, demo: bool | None = None) -> OkxCredentials:
-        """Build from OKX_API_KEY / OKX_SECRET_KEY / OKX_PASSPHRASE (and OKX_BASE_URL, OKX_DEMO)."""
+        """Build from OKX_API_KEY / OKX_SECRET_KEY / OKX_PASSPHRASE, with the venue from the
+        settings (``OKX_BASE_URL``, ``OKX_DEMO``) unless given here.
+
+        Raises:
+            ConfigurationError: a credential variable is missing or malformed (named, never quoted).
+        """
         creds = ApiCredentials.from_env()
-        env_demo = os.environ.get("OKX_DEMO", "").strip().lower() in ("1", "true", "yes")
+        settings = RUNTIME.settings
         return cls(
             api_key=creds.api_key,
             secret_key=creds.secret_key,
             passphrase=creds.passphrase,
-            base_url=base_url or os.environ.get(ENV_BASE_URL) or None,
-            demo=env_demo if demo is None else demo,
+            base_url=base_url or settings.base_url,
+            demo=settings.demo if demo is None else demo,
         )
 
     @classmethod
@@ -95,22 +100,14 @@ class OkxCredentials(CredentialsBlock):
 
     def get_client(self) -> OkxClient:
         """The process's one pooled client for this key and venue (built on first use)."""
-        key = self._client_key()
-        with _clients_lock:
-            client = _clients.get(key)
-            if client is None:
-                client = OkxClient(self.api_credentials(), base_url=self.base_url, region=self.region,
-                                   demo=self.demo)
-                _clients[key] = client
-            return client
+        return _CLIENTS.get(self._client_key(), lambda: OkxClient(
+            self.api_credentials(), base_url=self.base_url, region=self.region, demo=self.demo))
 
     def __hash__(self) -> int:
         return hash(self._client_key())
 
 
 def drop_cached_clients() -> None:
-    """Close every cached client (tests, and long-lived processes after a key rotation)."""
-    with _clients_lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
+    """Close every cached client (long-lived processes after a key rotation; tests get this
+    from ``RUNTIME.reset``)."""
+    _CLIENTS.clear()

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import requests
-
-from okx_wire.errors import OkxError
+from okx_strategies.direct import is_transient
 
 #: Waits between attempts (seconds); Prefect adds jitter on top.
 READ_RETRY_DELAYS: Final = [1.0, 2.0, 4.0, 8.0, 15.0]  # reads are always safe: ride out ~30 s
@@ -22,9 +20,7 @@ JITTER: Final = 0.5
 
 def is_retriable(exc: BaseException) -> bool:
     """Network errors, timeouts, 5xx, rate limits and busy answers: yes. Everything else: no."""
-    if isinstance(exc, OkxError):
-        return exc.retriable
-    return isinstance(exc, (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError))
+    return is_transient(exc)
 
 
 def retry_transient(task: Any, task_run: Any, state: Any) -> bool:

@@ -6,13 +6,15 @@ Conventions, all deliberate:
   block and results may hold account data, neither belongs on disk or in a cache key;
 - retries are Prefect's, limited by ``retry_transient`` to failures that can improve and are
   safe to repeat; order placement is made safe to repeat by ``okx_wire.placement``;
-- timeouts are the HTTP client's (a Prefect task timeout cannot interrupt a blocking call).
+- timeouts are the HTTP client's (a Prefect task timeout cannot interrupt a blocking call);
+- a task is one OKX call (or one batch of them) and one log line; loops such as waiting for
+  orders to fill live in the pipeline (``okx_strategies.pipeline``), which calls these tasks
+  through ``okx_tasks.venue.PrefectVenue``.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -23,12 +25,13 @@ from prefect.context import FlowRunContext, TaskRunContext
 from prefect.logging import get_run_logger
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from okx_wire import placement
+from okx_strategies.direct import all_pending_orders, read_order_states
 from okx_tasks.blocks import OkxCredentials
+from okx_tasks.retry import JITTER, READ_RETRY_DELAYS, TRADE_RETRY_DELAYS, retry_transient
+from okx_wire import placement
 from okx_wire.errors import OrderNotFound
 from okx_wire.models import AccountConfig, Balance, Fill, Instrument, Order, OrderBook, Ticker
 from okx_wire.orders import OrderRequest
-from okx_tasks.retry import JITTER, READ_RETRY_DELAYS, TRADE_RETRY_DELAYS, is_retriable, retry_transient
 
 _COMMON: dict[str, Any] = {
     "retry_jitter_factor": JITTER,
@@ -65,7 +68,14 @@ def _is_resend() -> bool:
 
 @task(name="okx-sync-server-time", task_run_name="sync-server-time", **READ)
 def sync_server_time(credentials: OkxCredentials) -> int:
-    """Learn the venue's clock; returns the offset in ms that every later request applies."""
+    """Learn the venue's clock, so every later request is stamped in exchange time.
+
+    Args:
+        credentials: the key and venue.
+
+    Returns:
+        The offset in ms that the client now applies to its timestamps.
+    """
     offset = credentials.get_client().sync_time()
     _logger().info("server clock offset %+d ms", offset)
     return offset
@@ -73,6 +83,15 @@ def sync_server_time(credentials: OkxCredentials) -> int:
 
 @task(name="okx-balance", task_run_name="balance", **READ)
 def get_balance(credentials: OkxCredentials, ccys: Sequence[str] | None = None) -> Balance:
+    """The trading account's balance.
+
+    Args:
+        credentials: the key and venue.
+        ccys: only these currencies (None: every currency held).
+
+    Returns:
+        The balance, with total, available and frozen amounts per currency.
+    """
     balance = credentials.get_client().balance(ccys)
     _logger().info("balance: %d currencies", len(balance.details))
     return balance
@@ -80,6 +99,14 @@ def get_balance(credentials: OkxCredentials, ccys: Sequence[str] | None = None) 
 
 @task(name="okx-account-config", task_run_name="account-config", **READ)
 def get_account_config(credentials: OkxCredentials) -> AccountConfig:
+    """The key's account configuration: uid, permissions, IP whitelist.
+
+    Args:
+        credentials: the key and venue.
+
+    Returns:
+        The account configuration.
+    """
     config = credentials.get_client().account_config()
     _logger().info("key permissions: %s; IP whitelist: %s", ",".join(config.perm), ",".join(config.ip) or "none")
     return config
@@ -87,21 +114,60 @@ def get_account_config(credentials: OkxCredentials) -> AccountConfig:
 
 @task(name="okx-order-book", task_run_name="order-book-{inst_id}", **READ)
 def get_order_book(credentials: OkxCredentials, inst_id: str, depth: int = 1) -> OrderBook:
+    """One instrument's order book.
+
+    Args:
+        credentials: the key and venue.
+        inst_id: the instrument, e.g. ``BTC-USDT``.
+        depth: price levels per side.
+
+    Returns:
+        The book (bids and asks, best first).
+    """
     return credentials.get_client().order_book(inst_id, depth)
 
 
 @task(name="okx-ticker", task_run_name="ticker-{inst_id}", **READ)
 def get_ticker(credentials: OkxCredentials, inst_id: str) -> Ticker:
+    """One instrument's ticker.
+
+    Args:
+        credentials: the key and venue.
+        inst_id: the instrument.
+
+    Returns:
+        The ticker (last, best bid and ask, 24 h volume).
+    """
     return credentials.get_client().ticker(inst_id)
 
 
 @task(name="okx-tickers", task_run_name="tickers-{inst_type}", **READ)
 def get_tickers(credentials: OkxCredentials, inst_type: str = "SPOT") -> list[Ticker]:
+    """Every ticker of an instrument type.
+
+    Args:
+        credentials: the key and venue.
+        inst_type: OKX instrument type.
+
+    Returns:
+        One ticker per instrument.
+    """
     return credentials.get_client().tickers(inst_type)
 
 
 @task(name="okx-instruments", task_run_name="instruments-{inst_type}", **READ)
-def get_instruments(credentials: OkxCredentials, inst_type: str = "SPOT", inst_id: str | None = None) -> list[Instrument]:
+def get_instruments(credentials: OkxCredentials, inst_type: str = "SPOT",
+                    inst_id: str | None = None) -> list[Instrument]:
+    """The venue's instruments with their trading rules (tick, lot, minimum size, state).
+
+    Args:
+        credentials: the key and venue.
+        inst_type: OKX instrument type.
+        inst_id: one instrument only (None: all of the type).
+
+    Returns:
+        The instruments.
+    """
     instruments = credentials.get_client().instruments(inst_type, inst_id)
     _logger().info("%d %s instruments", len(instruments), inst_type)
     return instruments
@@ -173,7 +239,17 @@ def place_batch_orders(credentials: OkxCredentials, orders: Sequence[OrderReques
 @task(name="okx-cancel-order", task_run_name="cancel-{inst_id}", **READ)
 def cancel_order(credentials: OkxCredentials, inst_id: str, ord_id: str | None = None,
                  cl_ord_id: str | None = None) -> Order:
-    """Cancel and return the order's state. Idempotent: an order already final is returned as is."""
+    """Cancel an order and return its state. Idempotent: an order already final is returned as is.
+
+    Args:
+        credentials: the key and venue.
+        inst_id: the order's instrument.
+        ord_id: OKX's order id (or give ``cl_ord_id``).
+        cl_ord_id: the client order id.
+
+    Returns:
+        The order as it is after the cancel.
+    """
     client = credentials.get_client()
     try:
         client.cancel_order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id)
@@ -185,7 +261,19 @@ def cancel_order(credentials: OkxCredentials, inst_id: str, ord_id: str | None =
 @task(name="okx-amend-order", task_run_name="amend-{inst_id}", **READ)
 def amend_order(credentials: OkxCredentials, inst_id: str, ord_id: str | None = None, cl_ord_id: str | None = None,
                 new_sz: Decimal | None = None, new_px: Decimal | None = None) -> Order:
-    """Amend to an absolute size/price (so a retried amend is harmless) and return the order."""
+    """Amend to an absolute size/price (so a retried amend is harmless) and return the order.
+
+    Args:
+        credentials: the key and venue.
+        inst_id: the order's instrument.
+        ord_id: OKX's order id (or give ``cl_ord_id``).
+        cl_ord_id: the client order id.
+        new_sz: the new total size, if it changes.
+        new_px: the new price, if it changes.
+
+    Returns:
+        The order as it is after the amend.
+    """
     client = credentials.get_client()
     client.amend_order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id, new_sz=new_sz, new_px=new_px)
     return client.order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id)
@@ -194,7 +282,39 @@ def amend_order(credentials: OkxCredentials, inst_id: str, ord_id: str | None = 
 @task(name="okx-order", task_run_name="order-{inst_id}", **READ)
 def get_order(credentials: OkxCredentials, inst_id: str, ord_id: str | None = None,
               cl_ord_id: str | None = None) -> Order:
+    """One order's current state.
+
+    Args:
+        credentials: the key and venue.
+        inst_id: the order's instrument.
+        ord_id: OKX's order id (or give ``cl_ord_id``).
+        cl_ord_id: the client order id.
+
+    Returns:
+        The order.
+    """
     return credentials.get_client().order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id)
+
+
+@task(name="okx-order-states", task_run_name="order-states", **READ)
+def get_order_states(credentials: OkxCredentials, refs: Sequence[tuple[str, str]]) -> list[Order | Exception]:
+    """The current state of each of several orders, one read per order (one poll of a wait).
+
+    A transient failure of one read (network, 5xx, rate limit) comes back in that order's place
+    instead of failing the task, so one bad answer among many orders does not repeat every read;
+    the pipeline polls that order again and raises only if it could never be read.
+
+    Args:
+        credentials: the key and venue.
+        refs: ``(inst_id, ord_id)`` of each order.
+
+    Returns:
+        Per order, in order: its state, or the transient error its read met.
+    """
+    states = read_order_states(credentials.get_client(), refs)
+    final = sum(isinstance(s, Order) and s.is_final for s in states)
+    _logger().info("%d of %d order(s) final", final, len(states))
+    return states
 
 
 @task(name="okx-find-order", task_run_name="find-order-{inst_id}-{cl_ord_id}", **READ)
@@ -214,26 +334,16 @@ def find_order(credentials: OkxCredentials, inst_id: str, cl_ord_id: str) -> Ord
 
 @task(name="okx-pending-orders", task_run_name="pending-orders", **READ)
 def get_pending_orders(credentials: OkxCredentials, inst_id: str | None = None) -> list[Order]:
+    """One page (up to 100) of the account's resting orders.
+
+    Args:
+        credentials: the key and venue.
+        inst_id: one instrument, or None for all.
+
+    Returns:
+        The orders, newest first.
+    """
     return credentials.get_client().pending_orders(inst_id)
-
-
-#: OKX's page size on orders-pending.
-PENDING_PAGE = 100
-
-
-def all_pending_orders(client: Any, inst_id: str | None = None, inst_type: str = "SPOT") -> list[Order]:
-    """Every resting order of the account (or of one instrument), following OKX's ``after``
-    cursor (the ordId of the last order of a page) over as many pages as there are."""
-    found: list[Order] = []
-    after: str | None = None
-    while True:
-        page = client.request("GET", "/api/v5/trade/orders-pending",
-                              params={"instType": inst_type, "instId": inst_id, "after": after,
-                                      "limit": PENDING_PAGE})
-        found += [Order.model_validate(item) for item in page]
-        if len(page) < PENDING_PAGE:
-            return found
-        after = page[-1]["ordId"]
 
 
 @task(name="okx-pending-orders-all", task_run_name="pending-orders-all", **READ)
@@ -252,61 +362,46 @@ def get_all_pending_orders(credentials: OkxCredentials, inst_id: str | None = No
 
 @task(name="okx-order-history", task_run_name="order-history", **READ)
 def get_order_history(credentials: OkxCredentials, inst_id: str | None = None, limit: int = 100) -> list[Order]:
+    """Recent final orders (filled or cancelled) of the last 7 days.
+
+    Args:
+        credentials: the key and venue.
+        inst_id: one instrument, or None for all.
+        limit: at most this many (OKX's maximum is 100).
+
+    Returns:
+        The orders, newest first.
+    """
     return credentials.get_client().order_history(inst_id=inst_id, limit=limit)
 
 
 @task(name="okx-fills", task_run_name="fills", **READ)
 def get_fills(credentials: OkxCredentials, inst_id: str | None = None, ord_id: str | None = None) -> list[Fill]:
+    """Recent fills (one page).
+
+    Args:
+        credentials: the key and venue.
+        inst_id: one instrument, or None for all.
+        ord_id: one order's fills only.
+
+    Returns:
+        The fills, newest first.
+    """
     return credentials.get_client().fills(inst_id=inst_id, ord_id=ord_id)
 
 
 @task(name="okx-fills-since", task_run_name="fills-since", **READ)
 def get_fills_since(credentials: OkxCredentials, begin_ms: int) -> list[Fill]:
-    """Every fill of the account since ``begin_ms``, all instruments, paged (100 per request)."""
-    return credentials.get_client().fills_since(begin_ms)
+    """Every fill of the account since ``begin_ms``, all instruments, paged (100 per request).
 
+    Args:
+        credentials: the key and venue.
+        begin_ms: exchange time in ms; fills at or after it.
 
-@task(name="okx-wait-orders-final", task_run_name="wait-orders-final", **READ)
-def wait_for_orders(credentials: OkxCredentials, placements: Sequence[placement.Placement],
-                    timeout_s: float = 30.0, first_poll_s: float = 0.2, max_poll_s: float = 2.0) -> list[Order]:
-    """Poll (with backoff) until every placed order is filled or cancelled, or the time is up.
-
-    Returns each order's latest state in the order given; orders still live at the deadline
-    come back live, and the caller decides whether to cancel them. A transient failure of one
-    poll (network, 5xx, rate limit) only delays that order to the next poll, so one bad answer
-    among many orders does not fail (and retry) the whole wait; it is raised only if some order
-    could not be read at all by the deadline.
+    Returns:
+        The fills.
     """
-    client = credentials.get_client()
-    latest: dict[str, Order] = {}
-    waiting = [(p.inst_id, p.ord_id) for p in placements if p.ok and p.ord_id]
-    deadline = time.monotonic() + timeout_s
-    delay = first_poll_s
-    last_error: Exception | None = None
-    while True:
-        still = []
-        for inst_id, ord_id in waiting:
-            try:
-                order = client.order(inst_id, ord_id=ord_id)
-            except Exception as exc:  # noqa: BLE001 - only transient failures are absorbed
-                if not is_retriable(exc):
-                    raise
-                last_error = exc
-                still.append((inst_id, ord_id))
-                continue
-            latest[ord_id] = order
-            if not order.is_final:
-                still.append((inst_id, ord_id))
-        waiting = still
-        if not waiting or time.monotonic() + delay > deadline:
-            break
-        time.sleep(delay)
-        delay = min(delay * 1.6, max_poll_s)
-    if last_error is not None and any(ord_id not in latest for _, ord_id in waiting):
-        raise last_error
-    if waiting:
-        _logger().warning("%d order(s) still live after %.0f s", len(waiting), timeout_s)
-    return [latest[p.ord_id] for p in placements if p.ok and p.ord_id in latest]
+    return credentials.get_client().fills_since(begin_ms)
 
 
 # -- signing for endpoints we do not wrap ------------------------------------------------------
@@ -343,6 +438,15 @@ def sign_request(credentials: OkxCredentials, method: str, request_path: str, bo
     """Signed headers (with the venue's clock offset) for a request this package does not wrap.
 
     Sign immediately before sending: OKX accepts a timestamp for 30 s only.
+
+    Args:
+        credentials: the key and venue.
+        method: the HTTP method, e.g. ``GET``.
+        request_path: the path with its query string, e.g. ``/api/v5/account/bills?ccy=BTC``.
+        body: the JSON body exactly as it will be sent ("" for none).
+
+    Returns:
+        The headers, signature and passphrase masked until ``as_dict()``.
     """
     client = credentials.get_client()
     signer = client.signer

@@ -19,10 +19,8 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationInfo, field_validator
 
 from okx_wire.errors import ConfigurationError
-
-ENV_API_KEY: Final = "OKX_API_KEY"
-ENV_SECRET_KEY: Final = "OKX_SECRET_KEY"
-ENV_PASSPHRASE: Final = "OKX_PASSPHRASE"
+from okx_wire.runtime import RUNTIME
+from okx_wire.settings import ENV_API_KEY, ENV_PASSPHRASE, ENV_SECRET_KEY
 
 #: What OKX keys, secrets and passphrases are made of: printable ASCII (space to tilde).
 _PRINTABLE_ASCII: Final = frozenset(chr(c) for c in range(0x20, 0x7F))
@@ -130,6 +128,14 @@ _MILLIS: Final = tuple(f".{m:03d}Z" for m in range(1000))
 #: (second, "YYYY-MM-DDTHH:MM:SS") of the last second formatted; one tuple, so threads never see
 #: a second paired with another second's text.
 _second_cache: tuple[int, str] = (-1, "")
+
+
+def _forget_second() -> None:
+    global _second_cache
+    _second_cache = (-1, "")
+
+
+RUNTIME.on_reset(_forget_second)
 
 
 def format_timestamp(epoch_ms: int) -> str:

@@ -35,6 +35,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from okx_wire.auth import ApiCredentials, Clock, Signer, mask_headers, system_clock
+from okx_wire.endpoints import BOOK_DEPTH, BY_KEY, MAX_BALANCE_CCYS, MAX_BATCH_ORDERS, PAGE_LIMIT, E, Endpoint
 from okx_wire.errors import (
     AmbiguousReply,
     ConfigurationError,
@@ -50,7 +51,7 @@ from okx_wire.errors import (
     hint_for,
 )
 from okx_wire.hosts import is_global_host, resolve_base_url
-from okx_wire.limits import MAX_BATCH_ORDERS, Limiter, SlidingWindowLimiter, demands
+from okx_wire.limits import Limiter, SlidingWindowLimiter, demands
 from okx_wire.models import (
     AccountConfig,
     Balance,
@@ -64,10 +65,10 @@ from okx_wire.models import (
 )
 from okx_wire.orders import OrderRequest
 from okx_wire.precision import format_decimal
+from okx_wire.runtime import RUNTIME, Registry
 
 log = logging.getLogger(__name__)
 
-ENV_RATE_LIMIT_URL: Final = "OKX_RATE_LIMIT_URL"
 DEFAULT_CONNECT_TIMEOUT: Final = 3.05
 DEFAULT_READ_TIMEOUT: Final = 10.0
 #: Bound on a whole call: connect, send, headers and body. The read timeout is per socket read,
@@ -83,22 +84,24 @@ TIME_SYNC_INTERVAL_S: Final = 600.0
 DEFAULT_RATE_SLACK: Final = 0.005
 _NO_LIMIT: Final = contextlib.nullcontext()
 #: OKX's page size on the order and fill listings.
-FILLS_PAGE: Final = 100
-#: OKX's cap on currencies in one account/balance filter.
-MAX_BALANCE_CCYS: Final = 20
+FILLS_PAGE: Final = PAGE_LIMIT
 _EMPTY_HOOKS: Final[dict[str, list[Any]]] = {"response": []}
 
-_limiters: dict[str, SlidingWindowLimiter] = {}
-_limiters_lock = threading.Lock()
+_LIMITERS: Final[Registry[str, SlidingWindowLimiter]] = RUNTIME.registry("in-process limiters")
 
 
 def shared_limiter(base_url: str, slack: float = DEFAULT_RATE_SLACK) -> SlidingWindowLimiter:
     """One limiter per venue per process, so every client of a key draws from one budget."""
-    with _limiters_lock:
-        limiter = _limiters.get(base_url)
-        if limiter is None:
-            limiter = _limiters[base_url] = SlidingWindowLimiter(slack=slack)
-        return limiter
+    return _LIMITERS.get(base_url, lambda: SlidingWindowLimiter(slack=slack))
+
+
+class _Unlisted:
+    """An endpoint outside the table, sent through ``OkxClient.request``: no budget."""
+
+    __slots__ = ("method", "path", "private")
+
+    def __init__(self, method: str, path: str, private: bool) -> None:
+        self.method, self.path, self.private = method, path, private
 
 
 # -- the total deadline ------------------------------------------------------------------------
@@ -253,11 +256,11 @@ class DeadlineAdapter(requests.adapters.HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)  # type: ignore[assignment]
+        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> urllib3.PoolManager:
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)  # type: ignore[assignment]
+        manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
         return manager
 
 
@@ -286,8 +289,10 @@ class OkxClient:
     """A synchronous OKX V5 client for one API key on one venue.
 
     ``credentials`` may be omitted for public market data. ``limiter`` defaults to the shared
-    Redis budget when ``OKX_RATE_LIMIT_URL`` is set (see docs/rate-limits.md), else to the
-    process-wide limiter of the venue; pass ``rate_limit=False`` only when something else throttles.
+    Redis budget when the settings name one (``RUNTIME.settings.rate_limit_url``, from
+    ``OKX_RATE_LIMIT_URL``; see docs/rate-limits.md), else to the process-wide limiter of the
+    venue; pass ``rate_limit=False`` only when something else throttles. Every request draws
+    from the budget its row in ``okx_wire.endpoints`` names.
 
     ``total_timeout`` bounds every call from connect to the last body byte (``read_timeout``
     only bounds each socket read). With ``time_sync`` (the default) the client learns the
@@ -326,12 +331,14 @@ class OkxClient:
         self._synced_at: float | None = None
         self._sync_lock = threading.Lock()
         self._offset_ms = 0
-        if limiter is None and rate_limit and os.environ.get(ENV_RATE_LIMIT_URL):
-            # Several workers on one key: draw from the budget they share (imported lazily,
-            # redis costs ~70 ms to import).
-            from okx_wire.shared_limits import limiter_from_env
+        if limiter is None and rate_limit:
+            settings = RUNTIME.settings
+            if settings.rate_limit_url:
+                # Several workers on one key: draw from the budget they share (imported lazily,
+                # redis costs ~70 ms to import).
+                from okx_wire.shared_limits import limiter_for
 
-            limiter = limiter_from_env()
+                limiter = limiter_for(settings)
         self._limiter = (limiter or shared_limiter(self.base_url)) if rate_limit else None
         self._ip_key = urlsplit(self.base_url).netloc
         self._session = session or requests.Session()
@@ -378,16 +385,15 @@ class OkxClient:
 
     def _call(
         self,
-        method: str,
-        path: str,
+        endpoint: Endpoint | _Unlisted,
         *,
         params: Mapping[str, object] | None = None,
         payload: object = None,
-        private: bool = True,
         inst_ids: Sequence[str] = (),
         inst_type: str = "",
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
+        method, path, private = endpoint.method, endpoint.path, endpoint.private
         if private and self._signer is None:
             raise ConfigurationError(
                 f"{method} {path} needs API credentials: set OKX_API_KEY, OKX_SECRET_KEY and "
@@ -431,7 +437,8 @@ class OkxClient:
             try:
                 if self._adapter is not None:
                     response = self._adapter.send(prepared, stream=True, timeout=self._timeout,
-                                                  verify=self._session.verify, cert=self._session.cert,
+                                                  verify=True if self._session.verify is None else self._session.verify,
+                                                  cert=self._session.cert,
                                                   proxies=self._proxies)
                 else:
                     # Session.send looks for a redirect target even when not following it,
@@ -594,7 +601,15 @@ class OkxClient:
     # -- public ---------------------------------------------------------------------------------
 
     def server_time(self) -> ServerTime:
-        data = self._call("GET", "/api/v5/public/time", private=False)["data"]
+        """OKX's clock.
+
+        Returns:
+            The server time (``ts``, Unix ms).
+
+        Raises:
+            OkxError: the venue refused or could not be reached (as for every method below).
+        """
+        data = self._call(E.public_time)["data"]
         return ServerTime.model_validate(data[0])
 
     def sync_time(self) -> int:
@@ -605,6 +620,9 @@ class OkxClient:
 
         Returns:
             Server clock minus local clock, in ms.
+
+        Raises:
+            UnexpectedReply: the answer carried no ``ts``.
         """
         before = self._clock()
         server = self.server_time().ts
@@ -630,35 +648,65 @@ class OkxClient:
                 self.sync_time()
 
     def instruments(self, inst_type: str = "SPOT", inst_id: str | None = None) -> list[Instrument]:
-        data = self._call("GET", "/api/v5/public/instruments", params={"instType": inst_type, "instId": inst_id},
-                          private=False, inst_type=inst_type)["data"]
+        """Instruments of one type, with the tick, lot and minimum sizes orders must respect.
+
+        Args:
+            inst_type: OKX's ``instType`` (its budget is counted per type).
+            inst_id: only this instrument.
+
+        Returns:
+            The instruments; an unknown ``inst_id`` raises (51001) rather than returning none.
+        """
+        data = self._call(E.instruments, params={"instType": inst_type, "instId": inst_id},
+                          inst_type=inst_type)["data"]
         return [Instrument.model_validate(item) for item in data]
 
     def order_book(self, inst_id: str, depth: int = 1) -> OrderBook:
-        if not 1 <= depth <= 400:
-            raise ConfigurationError(f"order book depth must be 1..400, got {depth}")
-        data = self._call("GET", "/api/v5/market/books", params={"instId": inst_id, "sz": depth},
-                          private=False)["data"]
+        """The order book of one instrument.
+
+        Args:
+            inst_id: e.g. ``BTC-USDT``.
+            depth: levels per side, 1..400 (OKX's range).
+
+        Returns:
+            Bids and asks, best first.
+
+        Raises:
+            ConfigurationError: ``depth`` outside 1..400 (refused before sending).
+            OrderNotFound: the venue answered with no book.
+        """
+        if depth not in BOOK_DEPTH:
+            raise ConfigurationError(f"order book depth must be {BOOK_DEPTH.start}..{BOOK_DEPTH.stop - 1}, got {depth}")
+        data = self._call(E.books, params={"instId": inst_id, "sz": depth})["data"]
         if not data:
             raise OrderNotFound(f"no order book for {inst_id}")
         return OrderBook.model_validate({**data[0], "instId": inst_id})
 
     def ticker(self, inst_id: str) -> Ticker:
-        data = self._call("GET", "/api/v5/market/ticker", params={"instId": inst_id}, private=False)["data"]
+        """The latest trade price, best bid and ask and 24 h figures of one instrument."""
+        data = self._call(E.ticker, params={"instId": inst_id})["data"]
         return Ticker.model_validate(data[0])
 
     def tickers(self, inst_type: str = "SPOT") -> list[Ticker]:
-        data = self._call("GET", "/api/v5/market/tickers", params={"instType": inst_type}, private=False)["data"]
+        """Every instrument's ticker in one request (cheaper than one ``ticker`` call each)."""
+        data = self._call(E.tickers, params={"instType": inst_type})["data"]
         return [Ticker.model_validate(item) for item in data]
 
     # -- account --------------------------------------------------------------------------------
 
     def balance(self, ccys: Iterable[str] | None = None) -> Balance:
-        """Balances, optionally of some currencies only. OKX takes at most 20 in its filter;
-        for more, the whole account is fetched (one request either way) and filtered here."""
+        """The trading account's balances, optionally of some currencies only.
+
+        Args:
+            ccys: the currencies wanted. OKX takes at most 20 in its filter; for more, the whole
+                account is fetched (one request either way) and filtered here.
+
+        Returns:
+            The balance; OKX lists only currencies with a non-zero balance.
+        """
         wanted = list(dict.fromkeys(ccys)) if ccys else []
         ccy = ",".join(wanted) if 0 < len(wanted) <= MAX_BALANCE_CCYS else None
-        data = self._call("GET", "/api/v5/account/balance", params={"ccy": ccy})["data"]
+        data = self._call(E.balance, params={"ccy": ccy})["data"]
         balance = Balance.model_validate(data[0]) if data else Balance()
         if len(wanted) > MAX_BALANCE_CCYS:
             keep = set(wanted)
@@ -666,7 +714,8 @@ class OkxClient:
         return balance
 
     def account_config(self) -> AccountConfig:
-        data = self._call("GET", "/api/v5/account/config")["data"]
+        """The key's account settings, including its permissions (``perm``) and bound IPs."""
+        data = self._call(E.account_config)["data"]
         return AccountConfig.model_validate(data[0])
 
     # -- trade ----------------------------------------------------------------------------------
@@ -676,25 +725,59 @@ class OkxClient:
         return {"expTime": str(exp_time_ms)} if exp_time_ms is not None else None
 
     def place_order(self, order: OrderRequest, *, exp_time_ms: int | None = None) -> OrderAck:
-        """Place one order; raises the item's error (insufficient balance, duplicate id...)."""
-        path = "/api/v5/trade/order"
-        envelope = self._call("POST", path, payload=order.payload(), inst_ids=(order.inst_id,),
+        """Place one order. The client never resends it: see ``okx_wire.placement`` for that.
+
+        Args:
+            order: the order; give it a clOrdId so a lost answer can be looked up.
+            exp_time_ms: exchange time after which OKX must discard the request (50037), so a
+                delayed send cannot execute after the caller has given up on it.
+
+        Returns:
+            The acknowledgement, with the ``ordId``.
+
+        Raises:
+            OkxError: the item's refusal (insufficient balance, duplicate clOrdId...), or an
+                error with ``outcome_unknown`` when the order may or may not exist.
+        """
+        endpoint = E.place_order
+        envelope = self._call(endpoint, payload=order.payload(), inst_ids=(order.inst_id,),
                               headers=self._exp_header(exp_time_ms))
-        return self._single_ack(envelope, "POST", path)
+        return self._single_ack(envelope, endpoint.method, endpoint.path)
 
     def place_batch_orders(self, orders: Sequence[OrderRequest], *, exp_time_ms: int | None = None) -> list[OrderAck]:
-        """Place up to 20 orders; returns every item's outcome (check ``ack.ok``), never raises
-        for an item, so partial success is never lost."""
+        """Place up to 20 orders in one request.
+
+        Args:
+            orders: 1..20 orders.
+            exp_time_ms: as for ``place_order``, for the whole batch.
+
+        Returns:
+            Every item's outcome, in order (check ``ack.ok``, or ``item_error``). An item's
+            refusal is never raised, so a partial success is never lost.
+
+        Raises:
+            ConfigurationError: no orders or more than 20 (refused before sending).
+            OkxError: the whole request was refused or its outcome is unknown.
+        """
         if not 1 <= len(orders) <= MAX_BATCH_ORDERS:
             raise ConfigurationError(f"a batch holds 1..{MAX_BATCH_ORDERS} orders, got {len(orders)}")
-        envelope = self._call("POST", "/api/v5/trade/batch-orders", payload=[o.payload() for o in orders],
+        envelope = self._call(E.batch_orders, payload=[o.payload() for o in orders],
                               inst_ids=[o.inst_id for o in orders], headers=self._exp_header(exp_time_ms))
         return [OrderAck.model_validate(item) for item in envelope["data"]]
 
     def cancel_order(self, inst_id: str, *, ord_id: str | None = None, cl_ord_id: str | None = None) -> OrderAck:
-        path = "/api/v5/trade/cancel-order"
-        envelope = self._call("POST", path, payload=_order_ref(inst_id, ord_id, cl_ord_id), inst_ids=(inst_id,))
-        return self._single_ack(envelope, "POST", path)
+        """Cancel one order, named by ``ord_id`` or ``cl_ord_id`` (OKX prefers ``ord_id``).
+
+        Returns:
+            The acknowledgement.
+
+        Raises:
+            ConfigurationError: neither id given.
+            OrderNotFound: already filled, canceled or unknown (51400): look the order up to tell.
+        """
+        endpoint = E.cancel_order
+        envelope = self._call(endpoint, payload=_order_ref(inst_id, ord_id, cl_ord_id), inst_ids=(inst_id,))
+        return self._single_ack(envelope, endpoint.method, endpoint.path)
 
     def amend_order(
         self,
@@ -708,7 +791,23 @@ class OkxClient:
         cancel_on_fail: bool = False,
         exp_time_ms: int | None = None,
     ) -> OrderAck:
-        """Amend size and/or price; both are absolute, so a resend is idempotent."""
+        """Amend an order's size and/or price; both are absolute, so a resend is idempotent.
+
+        Args:
+            inst_id, ord_id, cl_ord_id: the order (one of the two ids).
+            new_sz: the new total size (filled part included, as OKX counts it).
+            new_px: the new price.
+            req_id: the caller's id of this amendment, echoed in the answer.
+            cancel_on_fail: have OKX cancel the order when the amendment fails.
+            exp_time_ms: as for ``place_order``.
+
+        Returns:
+            The acknowledgement.
+
+        Raises:
+            ConfigurationError: no id, or neither ``new_sz`` nor ``new_px``.
+            OkxError: the item's refusal.
+        """
         if new_sz is None and new_px is None:
             raise ConfigurationError("amend needs new_sz or new_px")
         payload = _order_ref(inst_id, ord_id, cl_ord_id)
@@ -720,51 +819,77 @@ class OkxClient:
             payload["reqId"] = req_id
         if cancel_on_fail:
             payload["cxlOnFail"] = True
-        path = "/api/v5/trade/amend-order"
-        envelope = self._call("POST", path, payload=payload, inst_ids=(inst_id,), headers=self._exp_header(exp_time_ms))
-        return self._single_ack(envelope, "POST", path)
+        endpoint = E.amend_order
+        envelope = self._call(endpoint, payload=payload, inst_ids=(inst_id,), headers=self._exp_header(exp_time_ms))
+        return self._single_ack(envelope, endpoint.method, endpoint.path)
 
     def order(self, inst_id: str, *, ord_id: str | None = None, cl_ord_id: str | None = None) -> Order:
-        """One order by ordId or clOrdId (for a reused clOrdId, OKX returns the latest order)."""
-        data = self._call("GET", "/api/v5/trade/order", params=_order_ref(inst_id, ord_id, cl_ord_id),
-                          inst_ids=(inst_id,))["data"]
+        """One order by ordId or clOrdId (for a reused clOrdId, OKX returns the latest order).
+
+        Raises:
+            ConfigurationError: neither id given.
+            OrderNotFound: OKX has no such order (51603).
+        """
+        data = self._call(E.get_order, params=_order_ref(inst_id, ord_id, cl_ord_id), inst_ids=(inst_id,))["data"]
         if not data:
             raise OrderNotFound("Order does not exist", code="51603", request=f"GET /api/v5/trade/order {inst_id}")
         return Order.model_validate(data[0])
 
     def find_order(self, inst_id: str, cl_ord_id: str) -> Order | None:
-        """The latest order with this clOrdId, or None when OKX has none (51603)."""
+        """The latest order with this clOrdId, or None when OKX has none (51603): the question a
+        retry asks before resending."""
         try:
             return self.order(inst_id, cl_ord_id=cl_ord_id)
         except OrderNotFound:
             return None
 
-    def pending_orders(self, inst_id: str | None = None, inst_type: str = "SPOT", limit: int = 100) -> list[Order]:
-        data = self._call("GET", "/api/v5/trade/orders-pending",
-                          params={"instType": inst_type, "instId": inst_id, "limit": limit})["data"]
+    def pending_orders(self, inst_id: str | None = None, inst_type: str = "SPOT",
+                       limit: int = PAGE_LIMIT) -> list[Order]:
+        """One page of the account's live and partially filled orders, newest first.
+
+        Args:
+            inst_id: only this instrument.
+            inst_type: OKX's ``instType``.
+            limit: page size, at most 100.
+        """
+        data = self._call(E.orders_pending, params={"instType": inst_type, "instId": inst_id, "limit": limit})["data"]
         return [Order.model_validate(item) for item in data]
 
-    def order_history(self, inst_type: str = "SPOT", inst_id: str | None = None, limit: int = 100) -> list[Order]:
-        data = self._call("GET", "/api/v5/trade/orders-history",
-                          params={"instType": inst_type, "instId": inst_id, "limit": limit})["data"]
+    def order_history(self, inst_type: str = "SPOT", inst_id: str | None = None,
+                      limit: int = PAGE_LIMIT) -> list[Order]:
+        """One page of final orders of the last 7 days, newest first (``limit`` at most 100)."""
+        data = self._call(E.orders_history, params={"instType": inst_type, "instId": inst_id, "limit": limit})["data"]
         return [Order.model_validate(item) for item in data]
 
     def fills(self, inst_id: str | None = None, ord_id: str | None = None, inst_type: str = "SPOT",
-              limit: int = 100) -> list[Fill]:
-        data = self._call("GET", "/api/v5/trade/fills",
-                          params={"instType": inst_type, "instId": inst_id, "ordId": ord_id, "limit": limit})["data"]
+              limit: int = PAGE_LIMIT) -> list[Fill]:
+        """One page of the account's fills of the last 3 days, newest first.
+
+        Args:
+            inst_id: only this instrument.
+            ord_id: only this order's fills.
+            inst_type: OKX's ``instType``.
+            limit: page size, at most 100; ``fills_since`` follows every page.
+        """
+        data = self._call(E.fills, params={"instType": inst_type, "instId": inst_id, "ordId": ord_id,
+                                           "limit": limit})["data"]
         return [Fill.model_validate(item) for item in data]
 
     def fills_since(self, begin_ms: int, inst_type: str = "SPOT") -> list[Fill]:
-        """Every fill of the account since ``begin_ms`` (OKX keeps three days on this endpoint),
-        newest first, following the ``billId`` cursor page by page: one request per 100 fills,
-        however many instruments they are spread over."""
+        """Every fill of the account since ``begin_ms``, newest first.
+
+        Follows the ``billId`` cursor page by page: one request per 100 fills, however many
+        instruments they are spread over. OKX keeps three days on this endpoint.
+
+        Args:
+            begin_ms: exchange time (Unix ms) of the oldest fill wanted.
+            inst_type: OKX's ``instType``.
+        """
         found: list[Fill] = []
         after: str | None = None
         while True:
-            page = self._call("GET", "/api/v5/trade/fills",
-                              params={"instType": inst_type, "begin": begin_ms, "after": after,
-                                      "limit": FILLS_PAGE})["data"]
+            page = self._call(E.fills, params={"instType": inst_type, "begin": begin_ms, "after": after,
+                                               "limit": FILLS_PAGE})["data"]
             found += [Fill.model_validate(item) for item in page]
             if len(page) < FILLS_PAGE:
                 return found
@@ -774,8 +899,24 @@ class OkxClient:
 
     def request(self, method: str, path: str, *, params: Mapping[str, object] | None = None,
                 payload: object = None, private: bool = True) -> list[Any]:
-        """Any OKX endpoint we do not wrap: signed, budgeted and checked like the rest."""
-        return list(self._call(method.upper(), path, params=params, payload=payload, private=private).get("data") or [])
+        """Any OKX endpoint this class does not wrap: signed and checked like the rest.
+
+        An endpoint of ``okx_wire.endpoints`` draws from its row's budget; one outside the table
+        has no budget to draw from (add a row for it to be throttled).
+
+        Args:
+            method, path: e.g. ``"GET"``, ``"/api/v5/asset/currencies"`` (no query string).
+            params: the query, encoded as the wrapped methods encode it.
+            payload: the JSON body of a POST.
+            private: sign the request.
+
+        Returns:
+            The answer's ``data`` list.
+        """
+        method = method.upper()
+        row = BY_KEY.get((method, path))
+        endpoint = row if row is not None and row.private == private else _Unlisted(method, path, private)
+        return list(self._call(endpoint, params=params, payload=payload).get("data") or [])
 
     def now_ms(self) -> int:
         """The venue's clock: local clock plus the learned offset.

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from okx_wire.endpoints import REGIONS, REQUEST_WINDOW_MS
+
 
 class OkxError(Exception):
     """Base of everything this package raises about OKX.
@@ -274,8 +276,8 @@ def hint_for(code: str, ctx: ErrorContext) -> str | None:
     if code in ("50119", "50111"):
         if ctx.global_host:
             return ("check OKX_API_KEY; if the key was created on my.okx.com (EEA) or app.okx.com (US/AU), "
-                    "it only works on that region's host: use region 'eea' (https://eea.okx.com) or "
-                    "'us' (https://us.okx.com)")
+                    f"it only works on that region's host: use region 'eea' ({REGIONS['eea']}) or "
+                    f"'us' ({REGIONS['us']})")
         return f"check OKX_API_KEY: this key is unknown to {ctx.base_url or 'this host'}"
     if code == "50101":
         if ctx.demo:
@@ -285,8 +287,8 @@ def hint_for(code: str, ctx: ErrorContext) -> str | None:
                 "(demo=True / venue: demo), or use a live-trading key")
     if code == "50102":
         offset = "unknown" if ctx.clock_offset_ms is None else f"{ctx.clock_offset_ms / 1000:+.3f} s"
-        return (f"the request timestamp was outside OKX's 30 s window even after re-syncing with the "
-                f"server clock (measured offset {offset}); fix the system clock (NTP/chrony)")
+        return (f"the request timestamp was outside OKX's {REQUEST_WINDOW_MS // 1000} s window even after "
+                f"re-syncing with the server clock (measured offset {offset}); fix the system clock (NTP/chrony)")
     if code in ("50104", "50105"):
         return ("OKX_PASSPHRASE must be the passphrase you set when you created this API key "
                 "(not your login or fund password)")

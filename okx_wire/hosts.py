@@ -8,29 +8,40 @@ keys made on app.okx.com (US/AU) only on us.okx.com. Demo trading uses the same 
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 from typing import Final
 from urllib.parse import urlsplit
 
 import idna
 
+from okx_wire.endpoints import DEFAULT_BASE_URL, GLOBAL_HOSTS, OKX_DOMAINS, REGIONS
 from okx_wire.errors import ConfigurationError
+from okx_wire.runtime import RUNTIME
+from okx_wire.settings import ENV_BASE_URL
 
-ENV_BASE_URL: Final = "OKX_BASE_URL"
+__all__ = ["DEFAULT_BASE_URL", "ENV_BASE_URL", "OKX_DOMAINS", "REGIONS", "is_global_host", "is_loopback",
+           "is_okx_host", "normalized_host", "resolve_base_url"]
 
-REGIONS: Final[dict[str, str]] = {
-    "global": "https://www.okx.com",
-    "us": "https://us.okx.com",
-    "eea": "https://eea.okx.com",
-}
-DEFAULT_BASE_URL: Final = REGIONS["global"]
+#: How messages show a well-formed base URL.
+_EXAMPLE: Final = DEFAULT_BASE_URL
 
 
 def resolve_base_url(base_url: str | None = None, region: str | None = None) -> str:
-    """Explicit base URL, else ``OKX_BASE_URL``, else the region's host, else the global host."""
+    """The REST host a client talks to, as ``scheme://host[:port]``.
+
+    Args:
+        base_url: an explicit host; wins over everything.
+        region: ``global``, ``us`` or ``eea`` (``REGIONS``), used when neither ``base_url`` nor
+            the settings' ``base_url`` (``OKX_BASE_URL``) names a host.
+
+    Returns:
+        The first of: ``base_url``, ``RUNTIME.settings.base_url``, the region's host, the global host.
+
+    Raises:
+        ConfigurationError: an unknown region, or a base URL that is not ``http(s)://host``.
+    """
     if base_url is None:
-        base_url = os.environ.get(ENV_BASE_URL) or None
+        base_url = RUNTIME.settings.base_url
     if base_url is None:
         if region is None:
             return DEFAULT_BASE_URL
@@ -43,20 +54,17 @@ def resolve_base_url(base_url: str | None = None, region: str | None = None) -> 
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigurationError(
-            f"base URL {base_url!r} is not an http(s) URL: write it like https://www.okx.com"
+            f"base URL {base_url!r} is not an http(s) URL: write it like {_EXAMPLE}"
         )
     if parts.path not in ("", "/"):
         raise ConfigurationError(
-            f"base URL {base_url!r} has a path: give only scheme and host, e.g. https://www.okx.com"
+            f"base URL {base_url!r} has a path: give only scheme and host, e.g. {_EXAMPLE}"
         )
     return f"{parts.scheme}://{parts.netloc}"
 
 
 #: What a host may contain once normalised (IDNA letters, digits, hyphen, dot, underscore; IPv6).
 _HOST_CHARS: Final = re.compile(r"[a-z0-9._:-]+")
-#: OKX's registrable domains: every real OKX REST host is one of these or a subdomain of one.
-OKX_DOMAINS: Final = ("okx.com", "okex.com")
-_GLOBAL_HOSTS: Final = frozenset({"www.okx.com", "okx.com", "openapi.okx.com", "aws.okx.com"})
 
 
 def _shown(url: str) -> str:
@@ -87,17 +95,17 @@ def normalized_host(url: str) -> str:
     except (ValueError, AttributeError):
         parts, host = None, None
     if parts is None or parts.scheme not in ("http", "https") or not host:
-        raise ConfigurationError(f"{_shown(url)} is not an http(s) URL with a host -- write it like https://www.okx.com")
+        raise ConfigurationError(f"{_shown(url)} is not an http(s) URL with a host -- write it like {_EXAMPLE}")
     if not host.isascii():
         try:
             host = idna.encode(host, uts46=True).decode("ascii")
         except (idna.IDNAError, UnicodeError, ValueError):
             raise ConfigurationError(
                 f"{_shown(url)} has a host name that is not a valid international domain name -- "
-                "write the host in ASCII, e.g. https://www.okx.com") from None
+                f"write the host in ASCII, e.g. {_EXAMPLE}") from None
     host = host.lower().rstrip(".")
     if not host or not _HOST_CHARS.fullmatch(host):
-        raise ConfigurationError(f"{_shown(url)} has an invalid host name -- write it like https://www.okx.com")
+        raise ConfigurationError(f"{_shown(url)} has an invalid host name -- write it like {_EXAMPLE}")
     return host
 
 
@@ -130,6 +138,6 @@ def is_loopback(url: str) -> bool:
 def is_global_host(base_url: str) -> bool:
     """True for OKX's global-site hosts (used to hint at the regional host for unknown keys)."""
     try:
-        return normalized_host(base_url) in _GLOBAL_HOSTS
+        return normalized_host(base_url) in GLOBAL_HOSTS
     except ConfigurationError:
         return False

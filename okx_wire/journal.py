@@ -23,7 +23,7 @@ process.
 from __future__ import annotations
 
 import hashlib
-import threading
+import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,8 +37,8 @@ from sqlalchemy.engine import Engine
 from okx_wire.errors import ConfigurationError
 from okx_wire.models import Order
 from okx_wire.orders import OrderRequest
-
-ENV_JOURNAL_URL: Final = "OKX_FLOWS_JOURNAL_URL"
+from okx_wire.runtime import RUNTIME, Registry
+from okx_wire.settings import ENV_JOURNAL_URL
 
 RunStatus = Literal["running", "completed", "failed", "interrupted", "abandoned", "resumed"]
 #: intended: recorded, not sent; sent: a send left, its outcome unknown until answered or
@@ -359,20 +359,18 @@ _SCHEMA_LOCK = 0x6F6B78666C6F7773  # "okxflows": the advisory lock that serialis
 def _create_tables(engine: Engine) -> None:
     """Create the journal's tables once, however many workers open a fresh database at once.
 
-    ``create_all`` checks, then creates: two PostgreSQL workers can both see no table and the
-    second CREATE fails on the catalogue's unique index. A transaction-scoped advisory lock makes
-    the check and the create one step. SQLite has no such lock; its CREATE races surface as
-    ``OperationalError`` ("table already exists") and a second pass finds the tables made.
+    ``create_all`` checks, then creates: two workers can both see no table and the second CREATE
+    fails. SQLite makes ``CREATE ... IF NOT EXISTS`` atomic under its write lock. PostgreSQL does
+    not (two such CREATEs still collide on the catalogue's unique index), so there a
+    transaction-scoped advisory lock makes the check and the create one step.
     """
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as db:
+    with engine.begin() as db:
+        if engine.dialect.name == "postgresql":
             db.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
-            _metadata.create_all(db, checkfirst=True)
-        return
-    try:
-        _metadata.create_all(engine, checkfirst=True)
-    except sa.exc.OperationalError:
-        _metadata.create_all(engine, checkfirst=True)
+        for table in _metadata.sorted_tables:
+            db.execute(sa.schema.CreateTable(table, if_not_exists=True))
+            for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
+                db.execute(sa.schema.CreateIndex(index, if_not_exists=True))
 
 
 def _engine(url: str) -> Engine:
@@ -386,8 +384,18 @@ def _engine(url: str) -> Engine:
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             # WAL: readers never block the one writer; several okx-flows processes share the file.
+            # Switching a fresh file to WAL takes an exclusive lock and ignores the busy timeout,
+            # so processes opening it together retry the switch until one has made it.
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            for attempt in range(100):
+                try:
+                    if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                        cursor.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == 99:
+                        raise
+                    time.sleep(0.02)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
@@ -395,18 +403,11 @@ def _engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
-_journals: dict[str, Journal] = {}
-_journals_lock = threading.Lock()
+_JOURNALS: Final[Registry[str, Journal]] = RUNTIME.registry("journals", close=Journal.close)
 
 
 def open_journal(url: str | None = None) -> Journal:
-    """The process's one ``Journal`` for ``url`` (default: ``OKX_FLOWS_JOURNAL_URL``, else SQLite in
-    the user data directory)."""
-    import os
-
-    url = url or os.environ.get(ENV_JOURNAL_URL, "").strip() or default_url()
-    with _journals_lock:
-        journal = _journals.get(url)
-        if journal is None:
-            journal = _journals[url] = Journal(url)
-        return journal
+    """The process's one ``Journal`` for ``url`` (default: the settings' ``journal_url``, from
+    ``OKX_FLOWS_JOURNAL_URL``, else SQLite in the user data directory)."""
+    url = url or RUNTIME.settings.journal_url or default_url()
+    return _JOURNALS.get(url, lambda: Journal(url))

@@ -3,7 +3,8 @@
 The same table and the same counter serve both sides: the client waits until a request fits
 its budget, the simulator refuses one that does not (HTTP 429, code 50011). Budgets are keyed as
 OKX keys them: public endpoints per IP, private ones per user, trade endpoints per user and
-instrument, batch endpoints counted in orders (``shared/okx/API-FACTS.md`` section 3).
+instrument, batch endpoints counted in orders (``shared/okx/API-FACTS.md`` section 3). The
+budgets themselves are a column of the endpoint table, ``okx_wire.endpoints``.
 """
 
 from __future__ import annotations
@@ -14,61 +15,20 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Final
 
+from okx_wire.endpoints import ENDPOINTS, MAX_BATCH_ORDERS, WINDOW, Budget, Scope
 
-class Scope(StrEnum):
-    """What OKX counts a budget against."""
+__all__ = ["BUDGETS", "MAX_BATCH_ORDERS", "SINGLE_ORDER_EQUIVALENT", "WINDOW", "Budget", "Demand", "Limiter",
+           "Scope", "SlidingWindowLimiter", "demands"]
 
-    IP = "ip"
-    IP_INST_TYPE = "ip+instType"
-    USER = "user"
-    USER_INSTRUMENT = "user+instId"
-
-
-@dataclass(frozen=True, slots=True)
-class Budget:
-    """``limit`` units per ``window`` seconds per key of ``scope``; batch endpoints count orders."""
-
-    name: str
-    limit: int
-    window: float
-    scope: Scope
-    counts_orders: bool = False
-
-
-WINDOW: Final = 2.0
-
-#: (METHOD, path) -> budget. Paths without the query string.
-BUDGETS: Final[dict[tuple[str, str], Budget]] = {
-    ("GET", "/api/v5/public/time"): Budget("public/time", 10, WINDOW, Scope.IP),
-    ("GET", "/api/v5/public/instruments"): Budget("public/instruments", 20, WINDOW, Scope.IP_INST_TYPE),
-    ("GET", "/api/v5/market/ticker"): Budget("market/ticker", 20, WINDOW, Scope.IP),
-    ("GET", "/api/v5/market/tickers"): Budget("market/tickers", 20, WINDOW, Scope.IP),
-    ("GET", "/api/v5/market/books"): Budget("market/books", 40, WINDOW, Scope.IP),
-    ("GET", "/api/v5/account/balance"): Budget("account/balance", 10, WINDOW, Scope.USER),
-    ("GET", "/api/v5/account/config"): Budget("account/config", 5, WINDOW, Scope.USER),
-    ("POST", "/api/v5/trade/order"): Budget("trade/order", 60, WINDOW, Scope.USER_INSTRUMENT),
-    ("POST", "/api/v5/trade/batch-orders"): Budget("trade/batch-orders", 300, WINDOW, Scope.USER_INSTRUMENT, counts_orders=True),
-    ("POST", "/api/v5/trade/cancel-order"): Budget("trade/cancel-order", 60, WINDOW, Scope.USER_INSTRUMENT),
-    ("POST", "/api/v5/trade/cancel-batch-orders"): Budget("trade/cancel-batch-orders", 300, WINDOW, Scope.USER_INSTRUMENT, counts_orders=True),
-    ("POST", "/api/v5/trade/amend-order"): Budget("trade/amend-order", 60, WINDOW, Scope.USER_INSTRUMENT),
-    ("GET", "/api/v5/trade/order"): Budget("trade/order-details", 60, WINDOW, Scope.USER_INSTRUMENT),
-    ("GET", "/api/v5/trade/orders-pending"): Budget("trade/orders-pending", 60, WINDOW, Scope.USER),
-    ("GET", "/api/v5/trade/orders-history"): Budget("trade/orders-history", 40, WINDOW, Scope.USER),
-    ("GET", "/api/v5/trade/fills"): Budget("trade/fills", 60, WINDOW, Scope.USER),
-    ("GET", "/api/v5/trade/fills-history"): Budget("trade/fills-history", 10, WINDOW, Scope.USER),
-}
-
-#: OKX's maximum number of orders in one batch request.
-MAX_BATCH_ORDERS: Final = 20
+#: (METHOD, path) -> budget, read from the endpoint table (``okx_wire.endpoints``). Paths without
+#: the query string.
+BUDGETS: Final[dict[tuple[str, str], Budget]] = {row.key: row.budget for row in ENDPOINTS if row.budget is not None}
 
 #: A batch of one order counts against the single-order budget, not the batch one.
 SINGLE_ORDER_EQUIVALENT: Final[dict[str, tuple[str, str]]] = {
-    "/api/v5/trade/batch-orders": ("POST", "/api/v5/trade/order"),
-    "/api/v5/trade/cancel-batch-orders": ("POST", "/api/v5/trade/cancel-order"),
+    row.path: ("POST", row.single) for row in ENDPOINTS if row.single is not None
 }
 
 #: One unit of demand: (bucket key, budget, units).
@@ -87,7 +47,8 @@ def demands(
     """The buckets one request draws from and how much, keyed as OKX keys them.
 
     ``inst_ids`` lists the instrument of every order in a batch (repeats count), or the one
-    instrument of a single trade request. An endpoint without a documented budget draws nothing.
+    instrument of a single trade request. An endpoint without a budget (its row in
+    ``okx_wire.endpoints`` says why) or outside the table draws nothing.
     """
     if path in SINGLE_ORDER_EQUIVALENT and len(inst_ids) == 1:
         method, path = SINGLE_ORDER_EQUIVALENT[path]

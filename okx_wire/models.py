@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -55,7 +55,13 @@ class OrderState(StrEnum):
 
     @property
     def is_final(self) -> bool:
-        return self in (OrderState.FILLED, OrderState.CANCELED, OrderState.MMP_CANCELED)
+        return self in FINAL_STATES
+
+
+#: An order in these states can still fill (OKX lists them in orders-pending).
+PENDING_STATES: Final = frozenset({OrderState.LIVE, OrderState.PARTIALLY_FILLED})
+#: An order in these states never changes again; its clOrdId may be reused.
+FINAL_STATES: Final = frozenset({OrderState.FILLED, OrderState.CANCELED, OrderState.MMP_CANCELED})
 
 
 class ServerTime(OkxModel):

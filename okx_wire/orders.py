@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from decimal import Decimal
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
@@ -13,10 +13,24 @@ from okx_wire.errors import InvalidOrder
 from okx_wire.models import Instrument
 from okx_wire.precision import check_order_size, check_price, format_decimal
 
+#: OKX's clOrdId: case-sensitive letters and digits, 1 to 32 of them.
 CL_ORD_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9]{1,32}")
+
+#: The spot order types this project places (OKX has more, for derivatives and MMP).
+OrdType = Literal["market", "limit", "post_only", "fok", "ioc"]
+ORD_TYPES: Final = frozenset(get_args(OrdType))
+#: The order types that need a price.
 PRICED_TYPES: Final = frozenset({"limit", "post_only", "fok", "ioc"})
 
-OrdType = Literal["market", "limit", "post_only", "fok", "ioc"]
+#: OKX's base (Lv1) spot fee rates, as fractions of what a fill trades.
+SPOT_TAKER_RATE: Final = Decimal("0.001")
+SPOT_MAKER_RATE: Final = Decimal("0.0008")
+
+
+def spot_fee_ccy(side: str, base: str, quote: str) -> str:
+    """The currency a spot fill's fee is paid in: what the order receives (a buy pays in the base
+    currency, a sell in the quote currency)."""
+    return base if side == "buy" else quote
 
 
 def client_order_id(*parts: str) -> str:

@@ -35,12 +35,12 @@ from okx_wire.errors import AmbiguousReply, ConfigurationError, DuplicateClientO
 from okx_wire.limits import MAX_BATCH_ORDERS
 from okx_wire.models import Order, OrderAck
 from okx_wire.orders import OrderRequest
+from okx_wire.runtime import RUNTIME
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EXP_WINDOW_MS: Final = 5_000
 _EXP_MARGIN_MS: Final = 250
-
 
 
 class SendLog(Protocol):
@@ -76,11 +76,14 @@ class ProcessSendLog:
         """Nothing to do: a refused id is only ever sent again by a caller that decided so."""
 
     def forget(self) -> None:
+        """Forget every send (``RUNTIME.reset`` does this for ``PROCESS_SENDS``)."""
         with self._lock:
             self._exp.clear()
 
 
+#: The send log of this process, the default of every function here; emptied by ``RUNTIME.reset``.
 PROCESS_SENDS: Final = ProcessSendLog()
+RUNTIME.on_reset(PROCESS_SENDS.forget)
 
 
 class Placement(BaseModel):

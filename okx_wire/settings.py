@@ -95,6 +95,13 @@ class Settings:
         )
 
 
+def credential_values(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """The raw values of ``OKX_API_KEY``, ``OKX_SECRET_KEY`` and ``OKX_PASSPHRASE`` (None when unset),
+    for an entry point's defaults. Not part of ``Settings``: secrets are not settings."""
+    env = os.environ if environ is None else environ
+    return {name: env.get(name) for name in (ENV_API_KEY, ENV_SECRET_KEY, ENV_PASSPHRASE)}
+
+
 def _flag(env: Mapping[str, str], name: str) -> bool:
     value = (env.get(name) or "").strip().lower()
     if value in _TRUE:

@@ -18,7 +18,7 @@ A NAME must be set up first (``okx-flows limits apply --redis URL --name NAME``)
 name is an error, never a silently unlimited client. The braces are a Redis Cluster hash tag, so
 all keys of one name live in one slot and the multi-key script also works on a cluster.
 
-Workers select the shared limiter with environment variables (see ``limiter_from_env``)::
+Workers select the shared limiter with two settings (``okx_wire.settings``; see ``limiter_for``)::
 
     OKX_RATE_LIMIT_URL=redis://redis.internal:6379/0   # unset: in-process limiter
     OKX_RATE_LIMIT_NAME=prod-main                        # default "default"
@@ -46,12 +46,14 @@ import redis
 
 from okx_wire.errors import ConfigurationError, ConnectionFailed
 from okx_wire.limits import BUDGETS, Budget, Demand, Limiter
+from okx_wire.runtime import RUNTIME, Registry
+from okx_wire.settings import DEFAULT_RATE_LIMIT_NAME, ENV_RATE_LIMIT_NAME, ENV_RATE_LIMIT_URL, Settings
 
 log = logging.getLogger(__name__)
 
-ENV_URL: Final = "OKX_RATE_LIMIT_URL"
-ENV_NAME: Final = "OKX_RATE_LIMIT_NAME"
-DEFAULT_NAME: Final = "default"
+ENV_URL: Final = ENV_RATE_LIMIT_URL
+ENV_NAME: Final = ENV_RATE_LIMIT_NAME
+DEFAULT_NAME: Final = DEFAULT_RATE_LIMIT_NAME
 #: Extra width of each window. Clients hold grants until their answer (``RedisLimiter.hold``),
 #: which covers network delay by itself; this only absorbs clock granularity, as in-process.
 DEFAULT_SLACK: Final = 0.005
@@ -377,27 +379,27 @@ class RedisLimiter(Limiter):
         return f"{self._id}:{os.getpid()}:{seq}"
 
 
-_from_env: dict[tuple[str, str], RedisLimiter] = {}
-_from_env_lock = threading.Lock()
+_SHARED: Final[Registry[tuple[str, str], RedisLimiter]] = RUNTIME.registry("shared limiters",
+                                                                            close=RedisLimiter.close)
 
 
-def limiter_from_env(environ: Mapping[str, str] | None = None) -> RedisLimiter | None:
-    """The shared Redis limiter when ``OKX_RATE_LIMIT_URL`` is set, else None (the client then
-    uses its in-process limiter). ``OKX_RATE_LIMIT_NAME`` picks the name (default "default").
+def limiter_for(settings: Settings) -> RedisLimiter | None:
+    """The shared Redis limiter the settings name (``rate_limit_url``, ``rate_limit_name``), or
+    None when they name none (the client then uses its in-process limiter).
 
     One limiter (one connection pool) per URL and name per process; an unknown name raises
     ``ConfigurationError`` on every call and is never cached.
     """
-    env = os.environ if environ is None else environ
-    url = (env.get(ENV_URL) or "").strip()
+    url = (settings.rate_limit_url or "").strip()
+    name = (settings.rate_limit_name or "").strip()
     if not url:
-        name = (env.get(ENV_NAME) or "").strip()
-        if name:
+        if name and name != DEFAULT_NAME:
             log.warning("%s=%s is set but %s is not: using the in-process limiter", ENV_NAME, name, ENV_URL)
         return None
-    name = (env.get(ENV_NAME) or "").strip() or DEFAULT_NAME
-    with _from_env_lock:
-        limiter = _from_env.get((url, name))
-        if limiter is None:
-            limiter = _from_env[(url, name)] = RedisLimiter(url, name)
-        return limiter
+    name = name or DEFAULT_NAME
+    return _SHARED.get((url, name), lambda: RedisLimiter(url, name))
+
+
+def limiter_from_env(environ: Mapping[str, str] | None = None) -> RedisLimiter | None:
+    """``limiter_for`` the settings of ``environ`` (default: this process's settings)."""
+    return limiter_for(RUNTIME.settings if environ is None else Settings.from_env(environ))

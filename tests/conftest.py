@@ -14,10 +14,20 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
 import pytest  # noqa: E402
 
 from okx_wire.auth import ApiCredentials  # noqa: E402
+from okx_wire.runtime import RUNTIME  # noqa: E402
 from tests.support.capture import CaptureServer, capture_server  # noqa: E402
 
 SECRET = "cafe0000SECRETKEYdo-not-leak-7731"
 PASSPHRASE = "Pass-phrase-do-not-leak-4412"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_runtime() -> Iterator[None]:
+    """Every test starts as in a fresh process: no settings fixed, every registry empty (pooled
+    clients and journals closed, send log and limiters forgotten), and leaves it so."""
+    RUNTIME.reset()
+    yield
+    RUNTIME.reset()
 
 
 @pytest.fixture(autouse=True)
@@ -45,8 +55,11 @@ def prefect_db() -> Iterator[Path]:
 
     The flow heartbeat is switched off: with it on, every sync flow run waits ~1 s at exit.
     """
-    from prefect.settings import (PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_SERVER_DATABASE_CONNECTION_URL,
-                                  temporary_settings)
+    from prefect.settings import (
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_DATABASE_CONNECTION_URL,
+        temporary_settings,
+    )
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=60):

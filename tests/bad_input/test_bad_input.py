@@ -137,13 +137,14 @@ def exchange_snapshot(*sims: SimProcess) -> list[Any]:
     return [(s.orders(), s.state()["balances"]) for s in sims]
 
 
-def okx_flows(argv: list[str], env_overrides: dict[str, str], venue: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+def okx_flows(argv: list[str], env_overrides: dict[str, str],
+              venue: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OKX_", "PREFECT_"))}
     env.update(key_env(), PREFECT_API_URL=venue["api"], PREFECT_HOME=str(venue["home"]),
                PREFECT_SERVER_ANALYTICS_ENABLED="false", OKX_FLOWS_JOURNAL_URL=os.environ["OKX_FLOWS_JOURNAL_URL"])
     env.update(env_overrides)
-    return subprocess.run([str(BIN / "okx-flows"), *argv], check=False, env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([str(BIN / "okx-flows"), *argv], check=False, env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
 
 
 def error_lines(stderr: str, venue: dict[str, Any]) -> list[str]:

@@ -50,3 +50,15 @@ def test_flow_parameters_hold_no_secret():
                                                                           "resume", "restart"}
         # Beside the spec's path, only switches: nothing a secret could be passed in.
         assert all("boolean" in str(props[name]) for name in set(props) - {"spec_path"}), props
+
+
+def test_every_registered_strategy_has_its_flow_example_and_deployment():
+    """What docs/adding-a-strategy.md asks for beside the module, checked for every strategy."""
+    from okx_strategies.registry import strategies
+
+    kinds_deployed = {load_spec(ROOT / d["parameters"]["spec_path"]).strategy.kind for d in deployments()}
+    for kind, strategy in strategies().items():
+        module, _, function = strategy.flow_ref.partition(":")
+        flow = getattr(importlib.import_module(module), function)
+        assert isinstance(flow, Flow) and flow.name == kind
+        assert kind in kinds_deployed, f"no deployment in prefect.yaml runs a {kind} spec"

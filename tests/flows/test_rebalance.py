@@ -10,9 +10,9 @@ from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-import flows.common as common_module
 from flows.rebalance import rebalance
 from okx_sim import SimConfig
+from okx_strategies import pipeline
 from okx_wire.journal import Journal
 
 # Overweight BTC and USDT, underweight ETH, no SOL: the plan needs sells AND buys.
@@ -85,7 +85,7 @@ def test_rerun_of_the_same_flow_run_places_nothing_twice(sim, spec_file, monkeyp
     """The same flow logic run twice in ONE flow run (as a flow retry would) with the same plan:
     the second pass finds every clOrdId on the exchange and adopts it."""
     first_plan = {}
-    real_make_plan = common_module.make_plan
+    real_make_plan = pipeline.plan
 
     def same_plan(*args, **kwargs):
         if "plan" not in first_plan:
@@ -97,7 +97,7 @@ def test_rerun_of_the_same_flow_run_places_nothing_twice(sim, spec_file, monkeyp
         return first_plan["plan"]
 
     real_last = Journal.last_send_ms
-    monkeypatch.setattr(common_module, "make_plan", same_plan)
+    monkeypatch.setattr(pipeline, "plan", same_plan)
     path = str(spec_file("rebalance", **ROOMY_RISK))
 
     @flow

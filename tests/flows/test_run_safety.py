@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 import flows.common as common
-import flows.twap as twap_module
 from flows.common import RunFailed, order_tag
 from flows.dca import dca
 from flows.rebalance import rebalance
 from flows.reconcile import UnfinishedRun
 from flows.spec import load_spec
 from flows.twap import twap
+from okx_strategies import pipeline
 from okx_wire.client import OkxClient
 from okx_wire.journal import open_journal
 from okx_wire.orders import OrderRequest
@@ -30,8 +30,9 @@ def _client(sim: Any) -> OkxClient:
 
 def _account_runs(spec_name: str) -> list[Any]:
     journal = open_journal()
-    from okx_wire.journal import runs_table
     import sqlalchemy as sa
+
+    from okx_wire.journal import runs_table
 
     with journal._engine.connect() as db:  # noqa: SLF001 - the test reads the store it checks
         rows = db.execute(sa.select(runs_table).where(runs_table.c.spec == spec_name)
@@ -85,14 +86,15 @@ def test_dca_buys_once_per_slot(sim, spec_file, monkeypatch):
 
 
 def _fail_at(monkeypatch: pytest.MonkeyPatch, leg: str) -> None:
-    real = twap_module.twap_slice
+    """The worker dies as slice ``leg`` is about to be sent (the slices before it went out)."""
+    real = common.StrategyRun.leg_id
 
-    def slice_or_fail(spec: Any, book: Any, instrument: Any, this_leg: str, *args: Any, **kwargs: Any) -> Any:
+    def leg_id_or_fail(self: Any, this_leg: str) -> str:
         if this_leg == leg:
             raise RuntimeError(f"the worker died at {leg}")
-        return real(spec, book, instrument, this_leg, *args, **kwargs)
+        return real(self, this_leg)
 
-    monkeypatch.setattr(twap_module, "twap_slice", slice_or_fail)
+    monkeypatch.setattr(common.StrategyRun, "leg_id", leg_id_or_fail)
 
 
 def _sold(sim: Any) -> Decimal:
@@ -135,8 +137,8 @@ def test_interrupted_run_cancels_what_it_left_resting(sim, spec_file, monkeypatc
         raise KeyboardInterrupt
 
     # Orders rest at a price the market never reaches; the run is stopped while it waits.
-    monkeypatch.setattr(common, "to_request", _far_from_market(common.to_request))
-    monkeypatch.setattr(tasks.wait_for_orders, "fn", interrupted)
+    monkeypatch.setattr(pipeline, "to_request", _far_from_market(pipeline.to_request))
+    monkeypatch.setattr(tasks.get_order_states, "fn", interrupted)
     with pytest.raises(KeyboardInterrupt):
         rebalance(spec_path=str(path))
     orders = sim.exchange.all_orders()

@@ -13,20 +13,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.spec import (
-    Dca,
-    Ladder,
-    Rebalance,
+    MAX_FILE_BYTES,
     Spec,
     SpecError,
-    Twap,
-    MAX_FILE_BYTES,
     base_url_problem,
     check_against_instruments,
     load_spec,
     parse_spec,
 )
-from okx_wire.models import Instrument
+from okx_strategies.dca import Dca
+from okx_strategies.ladder import Ladder
 from okx_strategies.plan import RiskLimits
+from okx_strategies.rebalance import Rebalance
+from okx_strategies.twap import Twap
+from okx_wire.models import Instrument
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests" / "flows" / "bad_specs"
@@ -314,8 +314,8 @@ def _simulator_instruments() -> dict[str, tuple[Instrument, D]]:
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_specs_plan_orders_at_simulator_prices(path: Path) -> None:
     """Each example passes its own risk checks against the simulator's pairs and default account."""
-    from okx_wire.models import OrderBook
     from okx_strategies.plan import PlannedOrder, plan_dca, plan_ladder, plan_rebalance, twap_slices
+    from okx_wire.models import OrderBook
 
     listed = _simulator_instruments()
     spec = load_spec(path)

@@ -14,7 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.spec import Rebalance, SpecError, Twap, parse_spec
+from flows.spec import SpecError, parse_spec
+from okx_strategies.rebalance import Rebalance
+from okx_strategies.twap import Twap
 
 DCA = "name: btc-dca\nstrategy:\n  kind: dca\n  inst_id: BTC-USDT\n  quote_amount: {}\n"
 TWAP = ("name: btc-twap\nstrategy:\n  kind: twap\n  inst_id: BTC-USDT\n  side: buy\n  total_size: 1\n"

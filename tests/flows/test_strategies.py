@@ -14,6 +14,7 @@ from flows.spec import SpecError, load_spec
 from flows.twap import twap
 from flows.venue import LiveNotConfirmed, resolve_venue
 from okx_wire.errors import ConfigurationError
+from tests.support.flow_env import fresh_settings
 
 STABLE = ("plan", "orders", "fills", "balances", "summary")
 
@@ -89,9 +90,8 @@ def test_live_needs_confirmation_and_sim_never_reaches_okx(tmp_path, monkeypatch
     live = tmp_path / "live.yaml"
     live.write_text("name: live-dca\nvenue: live\nbase_url: https://127.0.0.1:9\nrisk: {max_run_notional: 100}\n"
                     "strategy: {kind: dca, inst_id: BTC-USDT, quote_amount: 10}\n")
-    with pytest.raises(LiveNotConfirmed, match="--confirm-live"):
-        with resolve_venue(load_spec(live)):
-            pass
+    with pytest.raises(LiveNotConfirmed, match="--confirm-live"), resolve_venue(load_spec(live)):
+        pass
     with pytest.raises(LiveNotConfirmed):
         dca(spec_path=str(live))
 
@@ -99,10 +99,10 @@ def test_live_needs_confirmation_and_sim_never_reaches_okx(tmp_path, monkeypatch
     monkeypatch.setenv("OKX_SECRET_KEY", "s")
     monkeypatch.setenv("OKX_PASSPHRASE", "p")
     monkeypatch.setenv("OKX_BASE_URL", "http://127.0.0.1:9")  # plain http from the environment
+    fresh_settings()
     live.write_text(live.read_text().replace("base_url: https://127.0.0.1:9\n", ""))
-    with pytest.raises(ConfigurationError, match="https"):
-        with resolve_venue(load_spec(live), confirm_live=True):
-            pass
+    with pytest.raises(ConfigurationError, match="https"), resolve_venue(load_spec(live), confirm_live=True):
+        pass
     sim_spec = tmp_path / "sim.yaml"
     sim_spec.write_text("name: sim-dca\nvenue: sim\nbase_url: https://www.okx.com\n"
                         "strategy: {kind: dca, inst_id: BTC-USDT, quote_amount: 10}\n")
@@ -114,6 +114,7 @@ def test_embedded_simulator_keeps_its_state_between_runs(tmp_path, monkeypatch):
     for name in ("OKX_BASE_URL", "OKX_API_KEY", "OKX_SECRET_KEY", "OKX_PASSPHRASE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OKX_SIM_STATE", str(tmp_path / "state" / "sim.sqlite3"))
+    fresh_settings()
     spec = load_spec("specs/dca.yaml")
     with resolve_venue(spec) as venue:
         assert venue.embedded

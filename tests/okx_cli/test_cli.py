@@ -101,12 +101,12 @@ def test_check_key_wrong_secret_is_one_line(sim, monkeypatch, capsys):
 
 
 def test_unexpected_errors_are_one_line_with_a_debug_hint(monkeypatch, capsys):
-    import okx_cli.main as cli
+    import okx_cli.validate as validate
 
-    def boom(args):
+    def boom(args, extra):
         raise RuntimeError("kaboom\nsecond line")
 
-    monkeypatch.setattr(cli, "cmd_validate", boom)
+    monkeypatch.setattr(validate, "invoke", boom)
     assert main(["validate", "x.yaml"]) == 1
     line = one_line_error(capsys.readouterr().err)
     assert "kaboom second line" in line and "--debug" in line
@@ -114,10 +114,23 @@ def test_unexpected_errors_are_one_line_with_a_debug_hint(monkeypatch, capsys):
         main(["--debug", "validate", "x.yaml"])
 
 
-def test_limits_absent_is_one_line(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "okx_cli.limits", None)
+def test_limits_without_redis_is_one_line(monkeypatch, capsys):
+    """An install that left redis out: ``limits`` says what is missing; other commands still work."""
+    for name in ("okx_cli.limits", "okx_wire.shared_limits"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setitem(sys.modules, "redis", None)
     assert main(["limits", "show"]) == 1
-    assert "not available" in one_line_error(capsys.readouterr().err)
+    line = one_line_error(capsys.readouterr().err)
+    assert "redis" in line and "pip install" in line
+    assert main(["validate", str(ROOT / "specs" / "dca.yaml")]) == 0
+
+
+def test_help_lists_the_registered_strategies(capsys):
+    from okx_strategies.registry import strategies
+
+    assert main(["run", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"  {kind} " in out and s.summary in out for kind, s in strategies().items())
 
 
 def test_usage_errors_are_one_line(capsys):

@@ -276,7 +276,8 @@ def _second_sim(command: list[str], state: Path) -> subprocess.CompletedProcess[
 @pytest.mark.parametrize("command", [[str(BIN / "okx-flows"), "sim"], [sys.executable, "-m", "okx_sim"]],
                          ids=["okx-flows-sim", "python-m-okx_sim"])
 def test_second_simulator_process_on_one_file_exits_with_one_line(tmp_path: Path, command: list[str]) -> None:
-    with sim_process(tmp_path / "sim", "--no-rate-limits") as first:
+    # Prices hold still: the order at the bid must rest, so "the owner kept serving" is checkable.
+    with sim_process(tmp_path / "sim", "--no-rate-limits", "--volatility", "0") as first:
         c = Client(first.url, _process_credentials())
         bid, _ = c.best()
         assert c.order(px=bid, clOrdId="owner1")[1]["code"] == "0"
@@ -290,7 +291,7 @@ def test_second_simulator_process_on_one_file_exits_with_one_line(tmp_path: Path
 
 
 def test_sigkill_releases_the_file_for_a_restart_and_a_new_owner(tmp_path: Path) -> None:
-    with sim_process(tmp_path / "sim", "--no-rate-limits") as sim:
+    with sim_process(tmp_path / "sim", "--no-rate-limits", "--volatility", "0") as sim:
         c = Client(sim.url, _process_credentials())
         bid, _ = c.best()
         assert c.order(px=bid, clOrdId="kept1")[1]["code"] == "0"

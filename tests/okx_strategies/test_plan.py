@@ -8,7 +8,6 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from okx_wire.models import Instrument, OrderBook
 from okx_strategies.plan import (
     PlannedOrder,
     RebalancePlan,
@@ -20,6 +19,7 @@ from okx_strategies.plan import (
     simulate_fills,
     twap_slices,
 )
+from okx_wire.models import Instrument, OrderBook
 from okx_wire.precision import is_multiple
 
 FEE = D("0.001")
@@ -46,8 +46,12 @@ SIM_ACCOUNT = {"USDT": D(100000), "BTC": D(1), "ETH": D(10)}
 TARGETS = {"BTC": D("0.4"), "ETH": D("0.3"), "SOL": D("0.1"), "USDT": D("0.2")}
 
 
-def rebalance(balances: dict[str, D] = SIM_ACCOUNT, targets: dict[str, D] = TARGETS, risk: RiskLimits = RiskLimits(),
-              books: dict[str, OrderBook] = BOOKS, drift_band: D = D("0.02"), min_trade_quote: D = D(10)) -> RebalancePlan:
+NO_LIMITS = RiskLimits()
+
+
+def rebalance(balances: dict[str, D] = SIM_ACCOUNT, targets: dict[str, D] = TARGETS, risk: RiskLimits = NO_LIMITS,
+              books: dict[str, OrderBook] = BOOKS, drift_band: D = D("0.02"),
+              min_trade_quote: D = D(10)) -> RebalancePlan:
     return plan_rebalance(balances=balances, books=books, instruments=INSTRUMENTS, targets=targets, quote_ccy="USDT",
                           drift_band=drift_band, min_trade_quote=min_trade_quote, risk=risk)
 
@@ -211,8 +215,8 @@ def markets(draw: st.DrawFn) -> dict[str, object]:
         instruments[inst.inst_id] = inst
         balances[ccy] = draw(st.integers(0, 10**9)) * inst.lot_sz * draw(st.sampled_from([1, 10, 1000]))
     cuts = sorted(draw(st.lists(st.integers(0, 100), min_size=len(ccys), max_size=len(ccys))))
-    parts = [b - a for a, b in zip([0, *cuts], [*cuts, 100])]
-    targets = {ccy: D(p) / 100 for ccy, p in zip([*ccys, "USDT"], parts)}
+    parts = [b - a for a, b in zip([0, *cuts], [*cuts, 100], strict=True)]
+    targets = {ccy: D(p) / 100 for ccy, p in zip([*ccys, "USDT"], parts, strict=True)}
     allowed = draw(st.one_of(st.none(), st.sets(st.sampled_from(sorted(instruments)))))
     risk = RiskLimits(
         max_order_notional=draw(st.one_of(st.none(), st.integers(5, 50000).map(D))),

@@ -18,8 +18,10 @@ from prefect.logging.handlers import APILogHandler
 
 from okx_sim import SimConfig, running_simulator
 from okx_sim.config import ApiKeySpec
+from okx_strategies import pipeline
 from okx_tasks import artifacts, tasks
 from okx_tasks.blocks import OkxCredentials, drop_cached_clients
+from okx_tasks.venue import PrefectVenue
 from okx_wire.orders import OrderRequest, client_order_id
 
 SCAN_SECRET = "ScanSecret0xDEADBEEFcafe9931"
@@ -51,7 +53,8 @@ def every_task(block_name: str) -> list[str]:
     tasks.get_order(block, "BTC-USDT", ord_id=resting.ord_id)
     tasks.get_pending_orders(block)
     tasks.cancel_order(block, "BTC-USDT", ord_id=resting.ord_id)
-    final = tasks.wait_for_orders(block, taken)
+    final = pipeline.wait_final(PrefectVenue(block), taken)
+    tasks.get_order_states(block, [(p.inst_id, p.ord_id) for p in taken])
     tasks.get_order_history(block)
     fills = tasks.get_fills(block)
     headers = tasks.sign_request(block, "GET", "/api/v5/account/bills")
@@ -90,7 +93,7 @@ def test_no_secret_anywhere_prefect_or_the_simulator_wrote(prefect_db: Path, tmp
             logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
             arts = await client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
             return repr([r.model_dump() for r in runs] + [t.model_dump() for t in task_runs]
-                        + [l.model_dump() for l in logs] + [a.model_dump() for a in arts])
+                        + [entry.model_dump() for entry in logs] + [a.model_dump() for a in arts])
 
     api_view = asyncio.run(stored())
     assert "signed headers" in api_view and "scan-orders" in api_view  # the scan sees real content

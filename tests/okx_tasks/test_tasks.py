@@ -10,8 +10,8 @@ from prefect.context import FlowRunContext
 
 from okx_sim import SimConfig, running_simulator
 from okx_tasks import tasks
-from okx_wire import errors
 from okx_tasks.blocks import OkxCredentials, drop_cached_clients
+from okx_wire import errors
 from okx_wire.orders import OrderRequest, client_order_id
 from tests.conftest import PASSPHRASE, SECRET
 from tests.support.capture import CaptureServer

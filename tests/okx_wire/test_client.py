@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from datetime import UTC
 from decimal import Decimal
 
 import pytest
@@ -197,7 +198,8 @@ def test_non_json_5xx_is_exchange_unavailable(capture: CaptureServer, creds: Api
     assert err.value.retriable and err.value.http_status == 502
 
 
-def test_dropped_connection_is_network_error_with_unknown_outcome(capture: CaptureServer, creds: ApiCredentials) -> None:
+def test_dropped_connection_is_network_error_with_unknown_outcome(capture: CaptureServer,
+                                                                  creds: ApiCredentials) -> None:
     capture.reply(200, "DROP")
     with pytest.raises(errors.NetworkError) as err:
         make_client(capture, creds).place_order(
@@ -353,7 +355,7 @@ def test_exp_time_is_exchange_time_when_the_local_clock_runs_ahead() -> None:
     """A client clock 20 s ahead (inside OKX's 30 s window, so no 50102 would ever say so)
     still sends expTime = exchange time + window, because the first private call syncs."""
     import time as time_module
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import requests
     from freezegun import freeze_time
@@ -371,7 +373,7 @@ def test_exp_time_is_exchange_time_when_the_local_clock_runs_ahead() -> None:
 
     with running_simulator(SimConfig(rate_limits=False)) as sim:
         probe = OkxClient(base_url=sim.base_url, rate_limit=False, time_sync=False)
-        ahead = datetime.now(timezone.utc) + timedelta(seconds=20)
+        ahead = datetime.now(UTC) + timedelta(seconds=20)
         with freeze_time(ahead, tick=True, ignore=["okx_sim", "uvicorn", "asyncio"]):
             client = OkxClient(sim.credentials, base_url=sim.base_url, rate_limit=False, session=Recording())
             assert time_module.time() * 1000 - probe.server_time().ts > 15_000  # really 20 s ahead

@@ -10,9 +10,10 @@ from collections.abc import Callable
 import pytest
 from pydantic import SecretStr
 
-from okx_wire.auth import ApiCredentials, Signer
 from okx_tasks.blocks import OkxCredentials
+from okx_wire.auth import ApiCredentials, Signer
 from okx_wire.client import OkxClient
+from okx_wire.endpoints import E
 from okx_wire.errors import ConfigurationError
 
 BAD = ["ab\ncd", "ab\rcd", "ab\tcd", "ab\x00cd", "ab\x7fcd", "pa€ss", "пароль", "it’s", "“k3y9”"]
@@ -74,7 +75,7 @@ def test_a_header_http_refuses_is_not_quoted(capture, creds, caplog: pytest.LogC
     """Whatever slips past, http.client's 'Invalid header value ...' never reaches the user."""
     client = OkxClient(creds, base_url=capture.base_url, rate_limit=False, time_sync=False)
     with pytest.raises(ConfigurationError) as info:
-        client._call("GET", "/api/v5/account/balance", headers={"X-Extra": "sec\nret-value"})
+        client._call(E.balance, headers={"X-Extra": "sec\nret-value"})
     # (the traceback quotes this test's own source line, so look for http.client's text instead)
     for text in (str(info.value), repr(info.value)):
         assert "ret-value" not in text

@@ -1,13 +1,26 @@
-"""Host checks: one normalisation, so no spelling of a real OKX host passes as "not OKX"."""
+"""Hosts: which one a client talks to, and one normalisation, so no spelling of a real OKX host
+passes as "not OKX"."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from flows.spec import load_spec
 from flows.venue import _check_url, resolve_venue
 from okx_wire.errors import ConfigurationError
-from okx_wire.hosts import is_global_host, is_loopback, is_okx_host, normalized_host
+from okx_wire.hosts import (
+    DEFAULT_BASE_URL,
+    REGIONS,
+    is_global_host,
+    is_loopback,
+    is_okx_host,
+    normalized_host,
+    resolve_base_url,
+)
+from okx_wire.runtime import RUNTIME
+from okx_wire.settings import Settings
 
 OKX_SPELLINGS = [
     "https://www.okx.com",
@@ -101,10 +114,37 @@ def test_sim_spec_refuses_okx_from_the_environment(monkeypatch):
     monkeypatch.setenv("OKX_SECRET_KEY", "s")
     monkeypatch.setenv("OKX_PASSPHRASE", "p")
     monkeypatch.setenv("OKX_BASE_URL", "https://WWW.OKX.COM.")
-    with pytest.raises(ConfigurationError, match="venue: sim"):
-        with resolve_venue(load_spec("specs/dca.yaml")):
-            pass
+    with pytest.raises(ConfigurationError, match="venue: sim"), resolve_venue(load_spec("specs/dca.yaml")):
+        pass
 
 
 def test_sim_spec_accepts_the_simulator():
     _check_url(load_spec("specs/dca.yaml"), "http://127.0.0.1:8123")
+
+
+def test_base_url_explicit_then_settings_then_region_then_global(monkeypatch):
+    monkeypatch.delenv("OKX_BASE_URL", raising=False)
+    assert resolve_base_url() == DEFAULT_BASE_URL == "https://www.okx.com"
+    assert resolve_base_url(region="eea") == REGIONS["eea"] == "https://eea.okx.com"
+    assert resolve_base_url(region="us") == "https://us.okx.com"
+    RUNTIME.configure(Settings(base_url="http://127.0.0.1:8765"))
+    assert resolve_base_url(region="eea") == "http://127.0.0.1:8765"  # the settings beat the region
+    assert resolve_base_url("https://eea.okx.com/", region="us") == "https://eea.okx.com"  # explicit beats all
+
+
+def test_an_unconfigured_process_follows_the_environment(monkeypatch):
+    monkeypatch.setenv("OKX_BASE_URL", "http://localhost:9000")
+    assert resolve_base_url() == "http://localhost:9000"
+    RUNTIME.configure(Settings())  # an entry point fixed the settings: the shell no longer matters
+    assert resolve_base_url() == DEFAULT_BASE_URL
+
+
+@pytest.mark.parametrize(("base_url", "region", "problem"), [
+    (None, "asia", "unknown OKX region 'asia': use one of global, us, eea"),
+    ("www.okx.com", None, "is not an http(s) URL"),
+    ("https://www.okx.com/api/v5", None, "has a path"),
+])
+def test_a_bad_base_url_or_region_is_one_line(base_url, region, problem):
+    with pytest.raises(ConfigurationError, match=re.escape(problem)) as info:
+        resolve_base_url(base_url, region)
+    assert "\n" not in str(info.value)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,16 +102,37 @@ def test_workers_opening_a_fresh_postgresql_journal_at_once_all_succeed() -> Non
             admin.dispose()
             gate, errors = threading.Barrier(8), []
 
-            def open_it() -> None:
+            def open_it(gate: threading.Barrier, db_url: str, errors: list[Exception]) -> None:
                 gate.wait()
                 try:
                     Journal(db_url).close()
-                except Exception as exc:  # noqa: BLE001 -- the test reports every failure
+                except Exception as exc:  # the test reports every failure
                     errors.append(exc)
 
-            threads = [threading.Thread(target=open_it) for _ in range(8)]
+            threads = [threading.Thread(target=open_it, args=(gate, db_url, errors)) for _ in range(8)]
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
             assert not errors, errors
+
+
+def _open_at_gate(url: str, gate: Any) -> None:
+    gate.wait()
+    Journal(url).close()
+
+
+def test_processes_opening_a_fresh_sqlite_journal_at_once_all_succeed(tmp_path: Path) -> None:
+    """Four CLI runs starting together used to fail in CREATE TABLE or in the switch to WAL."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    for attempt in range(4):
+        url = f"sqlite:///{tmp_path / f'fresh{attempt}.sqlite3'}"
+        gate = context.Barrier(6)
+        workers = [context.Process(target=_open_at_gate, args=(url, gate)) for _ in range(6)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+        assert [w.exitcode for w in workers] == [0] * 6

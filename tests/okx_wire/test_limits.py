@@ -21,7 +21,8 @@ class FakeTime:
 
 
 def test_public_per_ip_private_per_user_trade_per_instrument() -> None:
-    assert demands("GET", "/api/v5/market/books", ip="h") == [("market/books|h", BUDGETS[("GET", "/api/v5/market/books")], 1)]
+    books = BUDGETS[("GET", "/api/v5/market/books")]
+    assert demands("GET", "/api/v5/market/books", ip="h") == [("market/books|h", books, 1)]
     assert demands("GET", "/api/v5/account/balance", user="u")[0][0] == "account/balance|u"
     keys = [d[0] for d in demands("POST", "/api/v5/trade/order", user="u", inst_ids=["BTC-USDT"])]
     assert keys == ["trade/order|u|BTC-USDT"]

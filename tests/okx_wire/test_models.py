@@ -8,8 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from okx_wire.models import (AccountConfig, Balance, Fill, Instrument, Order, OrderAck, OrderBook, OrderState,
-                              ServerTime, Ticker)
+from okx_wire.models import (
+    AccountConfig,
+    Balance,
+    Fill,
+    Instrument,
+    Order,
+    OrderAck,
+    OrderBook,
+    OrderState,
+    ServerTime,
+    Ticker,
+)
 
 #: Real captured OKX payloads (and the documentation's examples, named ``*_docs_example``).
 SAMPLES = Path(__file__).resolve().parent / "samples"
@@ -47,7 +57,8 @@ def test_ticker() -> None:
     assert ticker.last == Decimal("73384.8") and ticker.vol24h == Decimal("21266.19145051")
 
 
-@pytest.mark.parametrize("name", ["public_instruments_spot_docs_example_2026.json", "public_instruments_spot_entry_2021.json"])
+@pytest.mark.parametrize("name", ["public_instruments_spot_docs_example_2026.json",
+                                  "public_instruments_spot_entry_2021.json"])
 def test_instruments(name: str) -> None:
     inst = Instrument.model_validate(data(name)[0])
     assert inst.lot_sz == Decimal("0.00000001") and inst.min_sz == Decimal("0.00001") and inst.is_live

@@ -1,5 +1,6 @@
-"""Placement: a resend waits out the last send's expTime in *exchange* time, whoever recorded the
-send; a success-shaped answer without an ordId never counts as placed."""
+"""Placement: an order is placed at most once whatever the retries; a resend waits out the last
+send's expTime in *exchange* time, whoever recorded the send; a success-shaped answer without an
+ordId never counts as placed; a refusal is raised as it is."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import pytest
 from okx_sim import SimConfig, running_simulator
 from okx_wire import placement
 from okx_wire.client import OkxClient
-from okx_wire.errors import AmbiguousReply
+from okx_wire.errors import AmbiguousReply, ConfigurationError, InsufficientBalance
 from okx_wire.journal import Journal
 from okx_wire.models import OrderAck
 from okx_wire.orders import OrderRequest
+from okx_wire.runtime import RUNTIME
 
 
 def _buy(cl_ord_id: str) -> OrderRequest:
@@ -73,3 +75,63 @@ def test_batch_item_without_ord_id_is_unknown_not_placed(monkeypatch: pytest.Mon
                                              sends=placement.ProcessSendLog())
         assert [r.ok for r in results] == [False, False]
         assert all(r.outcome_unknown for r in results)
+
+
+def test_a_retry_adopts_the_order_instead_of_placing_it_twice() -> None:
+    """The first attempt placed the order but its caller never learned it: the retry finds it by
+    clOrdId, after the first send's expTime, and adopts it."""
+    with running_simulator(SimConfig(rate_limits=False)) as sim:
+        client = OkxClient(sim.credentials, base_url=sim.base_url, rate_limit=False)
+        sends = placement.ProcessSendLog()
+        slept: list[float] = []
+        first = placement.place_once(client, _buy("retryOnce1"), resend=False, sends=sends, sleep=slept.append)
+        assert first.ok and not first.adopted and slept == []
+        again = placement.place_once(client, _buy("retryOnce1"), resend=True, sends=sends, sleep=slept.append,
+                                     exp_window_ms=placement.DEFAULT_EXP_WINDOW_MS)
+        assert again.adopted and again.ord_id == first.ord_id
+        assert len(slept) == 1 and 0 < slept[0] <= placement.DEFAULT_EXP_WINDOW_MS / 1000 + 1
+        assert len(sim.exchange.orders_by_client_id("retryOnce1")) == 1
+
+
+def test_a_refusal_is_raised_and_recorded_as_settled() -> None:
+    with running_simulator(SimConfig(rate_limits=False)) as sim:
+        client = OkxClient(sim.credentials, base_url=sim.base_url, rate_limit=False)
+        refused: list[str] = []
+
+        class Log(placement.ProcessSendLog):
+            def record_refusal(self, orders, error):  # type: ignore[no-untyped-def]
+                refused.extend(o.cl_ord_id or "" for o in orders)
+
+        too_big = OrderRequest(inst_id="BTC-USDT", side="buy", ord_type="limit", sz=Decimal("1000"),
+                               px=Decimal("1000"), cl_ord_id="tooBig1")
+        with pytest.raises(InsufficientBalance):
+            placement.place_once(client, too_big, resend=False, sends=Log())
+        assert refused == ["tooBig1"]
+        assert sim.exchange.orders_by_client_id("tooBig1") == []
+
+
+def test_more_than_a_batch_goes_out_in_batches_of_twenty_each_placed_once() -> None:
+    with running_simulator(SimConfig(rate_limits=False)) as sim:
+        client = OkxClient(sim.credentials, base_url=sim.base_url, rate_limit=False)
+        orders = [_buy(f"many{n}") for n in range(25)]
+        sends = placement.ProcessSendLog()
+        results = placement.place_batch_once(client, orders, resend=False, sends=sends)
+        assert [r.cl_ord_id for r in results] == [o.cl_ord_id for o in orders]
+        assert all(r.ok and not r.adopted for r in results)
+        again = placement.place_batch_once(client, orders, resend=True, sends=sends, sleep=lambda s: None)
+        assert [r.ord_id for r in again] == [r.ord_id for r in results] and all(r.adopted for r in again)
+        assert all(len(sim.exchange.orders_by_client_id(o.cl_ord_id or "")) == 1 for o in orders)
+
+
+def test_the_process_send_log_is_emptied_by_the_runtime_reset() -> None:
+    placement.PROCESS_SENDS.record_sends([_buy("resetMe1")], 123)
+    assert placement.PROCESS_SENDS.last_send_ms("resetMe1") == 123
+    RUNTIME.reset()
+    assert placement.PROCESS_SENDS.last_send_ms("resetMe1") is None
+
+
+def test_an_order_without_a_client_order_id_is_refused_before_sending() -> None:
+    client = OkxClient(base_url="http://127.0.0.1:9", rate_limit=False)
+    no_id = OrderRequest(inst_id="BTC-USDT", side="buy", ord_type="limit", sz=Decimal("1"), px=Decimal("1"))
+    with pytest.raises(ConfigurationError, match="clOrdId"):
+        placement.place_once(client, no_id, resend=False)

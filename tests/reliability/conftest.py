@@ -69,7 +69,7 @@ def okx_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 #: Tasks the flows call through ``okx_tasks.tasks`` (so a module attribute swap reaches them).
-READ_TASKS = ("get_instruments", "get_balance", "get_order_book", "wait_for_orders", "cancel_order", "get_fills")
+READ_TASKS = ("get_instruments", "get_balance", "get_order_book", "get_order_states", "cancel_order", "get_fills")
 TRADE_TASKS = ("place_order", "place_batch_orders")
 ATTEMPTS = 9
 

@@ -5,7 +5,7 @@ fix ends in one clear error that reports the measured offset."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
@@ -37,7 +37,7 @@ def test_skewed_exchange_clock_needs_one_resync(skew: float) -> None:
 
 def test_frozen_client_clock_ten_minutes_behind() -> None:
     with running_simulator(SimConfig(rate_limits=False)) as sim:
-        behind = datetime.now(timezone.utc) - timedelta(minutes=10)
+        behind = datetime.now(UTC) - timedelta(minutes=10)
         # The simulator runs in this process: keep its clock real, freeze only the client's.
         with freeze_time(behind, tick=True, ignore=["okx_sim", "uvicorn", "asyncio"]):
             client = CountingClient(sim.credentials, base_url=sim.base_url, rate_limit=False)

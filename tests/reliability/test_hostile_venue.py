@@ -212,7 +212,8 @@ def test_oversized_body_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         exc = bounded(lambda: client(url).ticker("BTC-USDT"))
     assert "limit" in one_line(exc, errors.UnexpectedReply)
     chunked = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-               + b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (big[i:i + 500] for i in range(0, len(big), 500)))
+               + b"".join(b"%x\r\n%s\r\n" % (len(part), part)
+                          for part in (big[i:i + 500] for i in range(0, len(big), 500)))
                + b"0\r\n\r\n")
     with raw_server(sends(chunked)) as url:
         exc = bounded(lambda: client(url).ticker("BTC-USDT"))

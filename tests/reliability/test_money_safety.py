@@ -25,10 +25,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-
 from okx_wire.journal import Journal
-from tests.reliability.simproc import BALANCE_ARGS, SimProcess, key_env, rebalance_spec, sim_process, twap_spec, \
-    write_spec
+from tests.reliability.simproc import (
+    BALANCE_ARGS,
+    SimProcess,
+    key_env,
+    rebalance_spec,
+    sim_process,
+    twap_spec,
+    write_spec,
+)
 from tests.support.services import BIN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,7 +125,8 @@ def test_two_runs_of_one_spec_at_once_trade_once(tmp_path: Path) -> None:
         prepare_prefect_home(env)
         logs = [tmp_path / "a.log", tmp_path / "b.log"]
         procs = [start_cli(["run", str(spec)], env, logs[0])]
-        wait_for(lambda: "Beginning flow run" in logs[0].read_text(errors="replace"), 120, "the first run")
+        wait_for(lambda: "Beginning flow run" in logs[0].read_text(errors="replace"), 300, "the first run",
+                 procs[0], logs[0])
         procs.append(start_cli(["run", str(spec)], env, logs[1]))
         for proc in procs:
             proc.wait(timeout=CLI_TIMEOUT)
@@ -170,8 +177,9 @@ def test_sigkilled_rebalance_leaves_no_orphan_for_the_next_run(tmp_path: Path) -
 
 
 def _account(journal: Journal, spec: str) -> str:
-    from okx_wire.journal import runs_table
     import sqlalchemy as sa
+
+    from okx_wire.journal import runs_table
 
     with journal._engine.connect() as db:  # noqa: SLF001 - the test reads the store it checks
         return str(db.execute(sa.select(runs_table.c.account).where(runs_table.c.spec == spec)).scalar())
@@ -184,7 +192,8 @@ def test_sigterm_cancels_what_the_run_left_resting(tmp_path: Path) -> None:
         env = cli_env(tmp_path)
         log = tmp_path / "term.log"
         proc = start_cli(["run", str(resting)], env, log)
-        wait_for(lambda: [o for o in tagged(sim, "termrebala") if o["state"] == "live"], 120, "a resting order", proc, log)
+        wait_for(lambda: [o for o in tagged(sim, "termrebala") if o["state"] == "live"], 120, "a resting order",
+                 proc, log)
         server = children(proc.pid)
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(timeout=60) == 130

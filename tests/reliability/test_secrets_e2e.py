@@ -55,8 +55,8 @@ def test_full_cli_runs_leave_no_secret_anywhere(tmp_path: Path) -> None:
                    PREFECT_LOGGING_LEVEL="DEBUG",
                    OKX_FLOWS_JOURNAL_URL=f"sqlite:///{tmp_path / 'journal.sqlite3'}")  # scanned too
         for spec in specs:
-            done = subprocess.run([str(BIN / "okx-flows"), "run", str(spec)], check=False, env=env, cwd=ROOT, capture_output=True,
-                                  timeout=180)
+            done = subprocess.run([str(BIN / "okx-flows"), "run", str(spec)], check=False, env=env, cwd=ROOT,
+                                  capture_output=True, timeout=180)
             assert done.returncode == 0, done.stderr[-3000:]
             assert b"Orders: " in done.stdout
             outputs += [done.stdout, done.stderr]
@@ -95,7 +95,7 @@ def test_debug_output_masks_signature_and_passphrase(tmp_path: Path, monkeypatch
     with sim_process(tmp_path / "sim", "--no-rate-limits") as sim:
         for name, value in {**key_env(), "OKX_PASSPHRASE": wrong}.items():
             monkeypatch.setenv(name, value)
-        caplog.set_level(logging.DEBUG, logger="okx_tasks")
+        caplog.set_level(logging.DEBUG, logger="okx_wire")
         assert main(["--debug", "check-key", "--base-url", sim.url]) == 1
     captured = capsys.readouterr()
     text = captured.out + captured.err + caplog.text

@@ -84,7 +84,8 @@ def test_random_requests_never_break_the_simulator(sim: SimulatorHandle, method:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(orders=st.lists(st.fixed_dictionaries(
     {"instId": st.sampled_from(["BTC-USDT", "ETH-USDT", "SOL-USDT"]), "tdMode": st.just("cash"),
-     "side": st.sampled_from(["buy", "sell"]), "ordType": st.sampled_from(["market", "limit", "ioc", "fok", "post_only"]),
+     "side": st.sampled_from(["buy", "sell"]),
+     "ordType": st.sampled_from(["market", "limit", "ioc", "fok", "post_only"]),
      "sz": st.decimals(min_value=Decimal("0.00001"), max_value=Decimal("50000"), places=5).map(str)},
     optional={"px": st.decimals(min_value=Decimal("0.01"), max_value=Decimal("200000"), places=2).map(str),
               "tgtCcy": st.sampled_from(["base_ccy", "quote_ccy"]),

@@ -1,4 +1,5 @@
-"""Fixtures for the flow and CLI tests (imported by their conftest files): one in-process simulator per test (state in tmp_path),
+"""Fixtures for the flow and CLI tests (imported by their conftest files): one in-process simulator
+per test (state in tmp_path),
 spec copies pointing at it, and the session's Prefect test server for every test here."""
 
 from __future__ import annotations
@@ -13,14 +14,24 @@ import yaml
 
 from okx_sim import SimConfig, running_simulator
 from okx_sim.embedded import SimulatorHandle
+from okx_wire.runtime import RUNTIME
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
 
 
 @pytest.fixture(autouse=True)
-def prefect_for_every_test(prefect_db: Path) -> None:
-    """Every test here may run a flow: share the session's Prefect server (heartbeat off)."""
+def prefect_for_every_test(prefect_db: Path) -> Iterator[None]:
+    """Every test here may run a flow: share the session's Prefect server (heartbeat off). The
+    process settings are read afresh from each test's environment (and forgotten after it)."""
+    RUNTIME.reset()
+    yield
+    RUNTIME.reset()
+
+
+def fresh_settings() -> None:
+    """Call after changing OKX_* variables in a test: the flows read settings, not the env."""
+    RUNTIME.reset()
 
 
 @pytest.fixture
@@ -38,6 +49,7 @@ def sim(sim_config: SimConfig, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
         monkeypatch.delenv("OKX_BASE_URL", raising=False)
         monkeypatch.delenv("OKX_DEMO", raising=False)
         monkeypatch.setenv("OKX_SIM_STATE", str(tmp_path / "embedded-sim.sqlite3"))
+        fresh_settings()
         yield handle
 
 

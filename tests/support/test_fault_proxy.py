@@ -119,6 +119,5 @@ def test_upstream_down_closes_the_client_connection(sim: SimulatorHandle) -> Non
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"  # bound, not listening: refused
-        with FaultProxy(dead) as proxy:
-            with pytest.raises(NetworkError):
-                OkxClient(base_url=proxy.url, rate_limit=False, read_timeout=5).server_time()
+        with FaultProxy(dead) as proxy, pytest.raises(NetworkError):
+            OkxClient(base_url=proxy.url, rate_limit=False, read_timeout=5).server_time()

@@ -1,0 +1,205 @@
+"""What every strategy module provides, and the two ports it is written against.
+
+A strategy is one module (``okx_strategies/<kind>.py``) exposing ``STRATEGY``, a ``Strategy``:
+
+* ``spec``: its section of a spec file (a ``StrategySpec`` subclass with ``kind: Literal[...]``),
+  validated with the field types of ``okx_strategies.fields`` so its refusals are one line each;
+* ``needs``: which reads the plan needs from the venue (balances of some currencies, books of
+  some instruments);
+* ``plan``: pure math from those reads to a ``Plan`` (no I/O, property-testable);
+* ``execute``: the part of a run specific to the strategy, written against ``Run`` (which places,
+  settles and reads through a ``Venue``), never against Prefect.
+
+``Venue`` is the exchange as the pipeline sees it. It has two bindings with the same behaviour:
+``okx_tasks.venue.PrefectVenue`` (each call a retried Prefect task) and
+``okx_strategies.direct.DirectVenue`` (the OKX client itself, no Prefect).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from okx_strategies.fields import Amount, Bps, InstId, problem, show
+from okx_strategies.plan import Plan, PlannedOrder, RiskLimits
+from okx_wire.models import Fill, Instrument, Order, OrderBook
+from okx_wire.orders import OrderRequest
+from okx_wire.placement import Placement, SendLog
+
+#: Order-book depth fetched for planning (the planners use the top of book; 5 levels are shown).
+BOOK_DEPTH: Final = 5
+
+
+class Strict(BaseModel):
+    """A spec section: unknown keys are refused (a typo must never be ignored), values frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Risk(Strict):
+    max_order_notional: Amount | None = None
+    max_run_notional: Amount | None = None
+    allowed_instruments: list[InstId] | None = None
+    max_slippage_bps: Bps = Decimal(50)
+
+    @field_validator("allowed_instruments")
+    @classmethod
+    def _not_empty(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise problem("an empty list allows no instrument at all -- list instruments or remove the key")
+        return value
+
+    @model_validator(mode="after")
+    def _order_within_run(self) -> Risk:
+        order, run = self.max_order_notional, self.max_run_notional
+        if order is not None and run is not None and order > run:
+            raise problem(f"{show(order)} is above max_run_notional {show(run)} -- lower it to at most "
+                          f"{show(run)}", "max_order_notional")
+        return self
+
+    def limits(self) -> RiskLimits:
+        allowed = frozenset(self.allowed_instruments) if self.allowed_instruments is not None else None
+        return RiskLimits(max_order_notional=self.max_order_notional, max_run_notional=self.max_run_notional,
+                          allowed_instruments=allowed, max_slippage_bps=self.max_slippage_bps)
+
+
+@dataclass(frozen=True)
+class Needs:
+    """The market data a plan needs: balances of ``ccys`` and books of ``inst_ids``."""
+
+    ccys: list[str]
+    inst_ids: list[str]
+    quote_ccy: str
+
+
+class StrategySpec(Strict):
+    """Base of every strategy's spec section; a subclass declares ``kind: Literal["<kind>"]``."""
+
+    if TYPE_CHECKING:
+        kind: str
+
+    def instrument_paths(self) -> dict[str, str]:
+        """Each instrument the strategy trades, with the spec path that names it."""
+        return {self.inst_id: "strategy.inst_id"}  # type: ignore[attr-defined]
+
+    def risk_problem(self, risk: Risk) -> PydanticCustomError | None:
+        """Amounts that could never pass ``risk``; None when the strategy fits."""
+        return None
+
+    def quote_to_check(self) -> str | None:
+        """A quote currency the venue must list instruments in (checked before each instrument)."""
+        return None
+
+    def needs(self) -> Needs:
+        """Balances of the instrument's two currencies and its book (single-instrument strategies)."""
+        base, quote = self.inst_id.split("-", 1)  # type: ignore[attr-defined]
+        return Needs([base, quote], [self.inst_id], quote)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Market:
+    """What the venue said before planning: live instruments, available balances, books."""
+
+    instruments: Mapping[str, Instrument]
+    balances: Mapping[str, Decimal]
+    books: Mapping[str, OrderBook]
+
+
+class Venue(Protocol):
+    """The exchange as a run uses it; every method is one OKX read or write (or one batch)."""
+
+    label: str
+
+    def instruments(self) -> list[Instrument]: ...
+
+    def balances(self, ccys: Sequence[str]) -> dict[str, Decimal]: ...
+
+    def books(self, inst_ids: Sequence[str], depth: int) -> dict[str, OrderBook]: ...
+
+    def book(self, inst_id: str, depth: int) -> OrderBook: ...
+
+    def place_one(self, request: OrderRequest, instrument: Instrument | None,
+                  sends: SendLog | None) -> Placement: ...
+
+    def place_batch(self, requests: Sequence[OrderRequest], instruments: Mapping[str, Instrument], label: str,
+                    sends: SendLog | None) -> list[Placement]: ...
+
+    def order_states(self, refs: Sequence[tuple[str, str]]) -> list[Order | Exception]: ...
+
+    def order(self, inst_id: str, ord_id: str) -> Order: ...
+
+    def cancel(self, inst_id: str, ord_id: str) -> Order: ...
+
+    def pending(self, inst_id: str | None = None) -> list[Order]: ...
+
+    def fills(self, inst_id: str) -> list[Fill]: ...
+
+    def fills_since(self, begin_ms: int) -> list[Fill]: ...
+
+
+class Run(Protocol):
+    """What a strategy's ``execute`` works with: the checked spec, its plan, and the run's own
+    ways to place (journalled, deterministic clOrdIds), settle and read through its venue."""
+
+    dry: bool
+    plan: Plan
+    instruments: dict[str, Instrument]
+    result: Any  # flows.common.FlowResult: placements, orders, fills, notes
+    settlement: Any  # flows.reconcile.Settlement: what settling earlier runs cancelled
+    resumed: Any  # flows.reconcile.Progress | None: how far a resumed execution had got
+    log: Any  # a logging.Logger or the run's logger adapter
+
+    @property
+    def strategy(self) -> Any: ...
+
+    @property
+    def risk(self) -> Risk: ...
+
+    @property
+    def spec_name(self) -> str: ...
+
+    @property
+    def venue(self) -> Venue: ...
+
+    def place(self, legs: Sequence[PlannedOrder], label: str) -> list[Placement]: ...
+
+    def settle(self, placements: Sequence[Placement], timeout_s: float = ...,
+               cancel_rest: bool = True) -> list[Order]: ...
+
+    def fills(self, orders: Sequence[Order]) -> list[Fill]: ...
+
+    def leg_id(self, leg: str) -> str: ...
+
+    def record(self, orders: Sequence[Order]) -> None: ...
+
+    def progress(self, fraction: float, description: str) -> None: ...
+
+
+#: How a run's orders are named: by its flow run (``run``), by its schedule slot (``slot``: one
+#: run's worth per slot, e.g. one DCA buy a day), or by the run it resumes (``resumable``).
+Identity = Literal["run", "slot", "resumable"]
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One strategy, as the registry lists it (see the module docstring)."""
+
+    kind: str
+    spec: type[StrategySpec]
+    plan: Callable[[Any, RiskLimits, Market], Plan]
+    execute: Callable[[Run], None]
+    summary: str
+    #: ``module:function`` of its Prefect flow (the ``okx-flows run`` entry point).
+    flow: str = ""
+    identity: Identity = "run"
+    #: Sorts the kinds in messages ("allowed: rebalance, dca, ..."); new strategies go last.
+    position: int = 100
+
+    @property
+    def flow_ref(self) -> str:
+        return self.flow or f"flows.{self.kind}:{self.kind}"

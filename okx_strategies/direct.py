@@ -1,0 +1,215 @@
+"""The direct binding of the venue port: the OKX client and ``okx_wire.placement``, no Prefect.
+
+``okx-flows plan`` reads through it, and so does anything that wants the pipeline without an
+orchestrator (the benchmark's direct side). Each method is the body of the matching task in
+``okx_tasks.tasks`` minus the engine: no retries, no task runs, no logs sent anywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from okx_wire import placement
+from okx_wire.errors import OkxError, OrderNotFound
+from okx_wire.models import Fill, Instrument, Order, OrderBook
+from okx_wire.orders import OrderRequest
+
+#: OKX's page size on orders-pending.
+PENDING_PAGE = 100
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Network errors, timeouts, 5xx, rate limits and busy answers: worth another try."""
+    import requests
+
+    if isinstance(exc, OkxError):
+        return exc.retriable
+    return isinstance(exc, (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError))
+
+
+def read_order_states(client: Any, refs: Sequence[tuple[str, str]]) -> list[Order | Exception]:
+    """Each order's state, one read per order; a transient failure of one read is returned in
+    its place (the caller polls again), anything else is raised."""
+    states: list[Order | Exception] = []
+    for inst_id, ord_id in refs:
+        try:
+            states.append(client.order(inst_id, ord_id=ord_id))
+        except Exception as exc:  # noqa: BLE001 - only transient failures are kept
+            if not is_transient(exc):
+                raise
+            states.append(exc)
+    return states
+
+
+def all_pending_orders(client: Any, inst_id: str | None = None, inst_type: str = "SPOT") -> list[Order]:
+    """Every resting order of the account (or of one instrument), following OKX's ``after``
+    cursor (the ordId of the last order of a page) over as many pages as there are."""
+    found: list[Order] = []
+    after: str | None = None
+    while True:
+        page = client.request("GET", "/api/v5/trade/orders-pending",
+                              params={"instType": inst_type, "instId": inst_id, "after": after,
+                                      "limit": PENDING_PAGE})
+        found += [Order.model_validate(item) for item in page]
+        if len(page) < PENDING_PAGE:
+            return found
+        after = page[-1]["ordId"]
+
+
+def cancel_and_read(client: Any, inst_id: str, ord_id: str | None = None, cl_ord_id: str | None = None) -> Order:
+    """Cancel and return the order's state; an order already final is returned as it is."""
+    with contextlib.suppress(OrderNotFound):
+        client.cancel_order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id)
+    return client.order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id)
+
+
+class DirectVenue:
+    """``base.Venue`` over one ``OkxClient``.
+
+    Args:
+        client: the client every call uses.
+        label: where it trades, safe to print.
+        resend: look every clOrdId up before sending it (the safe default: nothing here proves
+            an earlier attempt did not send it); False only for ids made fresh for this call.
+    """
+
+    def __init__(self, client: Any, label: str = "", *, resend: bool = True) -> None:
+        self.client = client
+        self.label = label
+        self.resend = resend
+
+    def instruments(self) -> list[Instrument]:
+        return list(self.client.instruments("SPOT"))
+
+    def balances(self, ccys: Sequence[str]) -> dict[str, Decimal]:
+        balance = self.client.balance(list(ccys))
+        return {ccy: balance.available(ccy) for ccy in ccys}
+
+    def books(self, inst_ids: Sequence[str], depth: int) -> dict[str, OrderBook]:
+        # As the flow: every book at once (its task runner is an unbounded thread pool).
+        if len(inst_ids) <= 1:
+            return {i: self.client.order_book(i, depth) for i in inst_ids}
+        with ThreadPoolExecutor(max_workers=len(inst_ids)) as pool:
+            futures = {i: pool.submit(self.client.order_book, i, depth) for i in inst_ids}
+            return {i: f.result() for i, f in futures.items()}
+
+    def book(self, inst_id: str, depth: int) -> OrderBook:
+        return self.client.order_book(inst_id, depth)
+
+    def place_one(self, request: OrderRequest, instrument: Instrument | None,
+                  sends: placement.SendLog | None) -> placement.Placement:
+        if instrument is not None:
+            request.check(instrument)
+        return placement.place_once(self.client, request, resend=self.resend, sends=sends or placement.PROCESS_SENDS)
+
+    def place_batch(self, requests: Sequence[OrderRequest], instruments: Mapping[str, Instrument], label: str,
+                    sends: placement.SendLog | None) -> list[placement.Placement]:
+        for request in requests:
+            if request.inst_id in instruments:
+                request.check(instruments[request.inst_id])
+        return placement.place_batch_once(self.client, requests, resend=self.resend,
+                                          sends=sends or placement.PROCESS_SENDS)
+
+    def order_states(self, refs: Sequence[tuple[str, str]]) -> list[Order | Exception]:
+        return read_order_states(self.client, refs)
+
+    def order(self, inst_id: str, ord_id: str) -> Order:
+        return self.client.order(inst_id, ord_id=ord_id)
+
+    def cancel(self, inst_id: str, ord_id: str) -> Order:
+        return cancel_and_read(self.client, inst_id, ord_id=ord_id)
+
+    def pending(self, inst_id: str | None = None) -> list[Order]:
+        return all_pending_orders(self.client, inst_id)
+
+    def fills(self, inst_id: str) -> list[Fill]:
+        return list(self.client.fills(inst_id=inst_id))
+
+    def fills_since(self, begin_ms: int) -> list[Fill]:
+        return list(self.client.fills_since(begin_ms))
+
+
+@dataclass
+class DirectResult:
+    """What a direct run did (the fields a strategy's ``execute`` fills in)."""
+
+    placements: list[placement.Placement] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _NoSettlement:
+    cancelled: list[Order] = field(default_factory=list)
+
+
+@dataclass
+class DirectRun:
+    """``base.Run`` without an orchestrator, journal or account lock: a strategy's ``execute``
+    over a ``DirectVenue``, placing with the run's deterministic clOrdIds (benchmarks, scripts)."""
+
+    spec: Any
+    venue: Any
+    instruments: dict[str, Instrument]
+    plan: Any
+    key: str
+    dry: bool = False
+    result: DirectResult = field(default_factory=DirectResult)
+    settlement: Any = field(default_factory=_NoSettlement)
+    resumed: Any = None
+    log: Any = field(default_factory=lambda: logging.getLogger("okx_strategies.direct"))
+
+    def __post_init__(self) -> None:
+        from okx_strategies import pipeline
+
+        self.ids = pipeline.leg_ids(self.plan, self.spec.name, self.key)
+        self.tag = pipeline.order_tag(self.spec.name)
+
+    @property
+    def strategy(self) -> Any:
+        return self.spec.strategy
+
+    @property
+    def risk(self) -> Any:
+        return self.spec.risk
+
+    @property
+    def spec_name(self) -> str:
+        return str(self.spec.name)
+
+    def leg_id(self, leg: str) -> str:
+        from okx_wire.orders import client_order_id
+
+        self.ids[leg] = client_order_id(self.key, self.spec.name, leg)
+        return self.ids[leg]
+
+    def place(self, legs: Sequence[Any], label: str) -> list[placement.Placement]:
+        from okx_strategies import pipeline
+
+        requests = [pipeline.to_request(leg, self.ids[leg.leg], self.tag) for leg in legs]
+        return pipeline.place(self.venue, requests, self.instruments, label=label)
+
+    def settle(self, placements: Sequence[placement.Placement], timeout_s: float | None = None,
+               cancel_rest: bool = True) -> list[Order]:
+        from okx_strategies import pipeline
+
+        return pipeline.settle(self.venue, placements, timeout_s=pipeline.SETTLE_TIMEOUT_S if timeout_s is None
+                               else timeout_s, cancel_rest=cancel_rest, log=self.log)
+
+    def fills(self, orders: Sequence[Order]) -> list[Fill]:
+        from okx_strategies import pipeline
+
+        return pipeline.fills_of(self.venue, orders)
+
+    def record(self, orders: Sequence[Order]) -> None:
+        """Nothing to record: a direct run keeps no journal."""
+
+    def progress(self, fraction: float, description: str) -> None:
+        self.log.info("%s (%.0f%%)", description, fraction)

@@ -1,0 +1,70 @@
+"""The Prefect binding of the venue port: every call is one retried task of ``okx_tasks.tasks``.
+
+The flows run the pipeline (``okx_strategies.pipeline``) through this; ``okx-flows plan``
+runs the same pipeline through ``okx_strategies.direct.DirectVenue``. Tasks are looked up on
+``okx_tasks.tasks`` at call time, so a test or a caller that swaps one (``with_options``) is
+seen here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from okx_tasks import tasks
+from okx_tasks.blocks import OkxCredentials
+from okx_wire.models import Fill, Instrument, Order, OrderBook
+from okx_wire.orders import OrderRequest
+from okx_wire.placement import Placement, SendLog
+
+
+class PrefectVenue:
+    """``okx_strategies.base.Venue`` over an ``OkxCredentials`` block, one task run per call.
+
+    Args:
+        credentials: the block (resolved inside the run; never a flow parameter).
+        label: where it trades, safe to log.
+    """
+
+    def __init__(self, credentials: OkxCredentials, label: str = "") -> None:
+        self.credentials = credentials
+        self.label = label
+
+    def instruments(self) -> list[Instrument]:
+        return list(tasks.get_instruments(self.credentials, "SPOT"))
+
+    def balances(self, ccys: Sequence[str]) -> dict[str, Decimal]:
+        balance = tasks.get_balance(self.credentials, list(ccys))
+        return {ccy: balance.available(ccy) for ccy in ccys}
+
+    def books(self, inst_ids: Sequence[str], depth: int) -> dict[str, OrderBook]:
+        futures = {inst_id: tasks.get_order_book.submit(self.credentials, inst_id, depth) for inst_id in inst_ids}
+        return {inst_id: future.result() for inst_id, future in futures.items()}
+
+    def book(self, inst_id: str, depth: int) -> OrderBook:
+        return tasks.get_order_book(self.credentials, inst_id, depth)
+
+    def place_one(self, request: OrderRequest, instrument: Instrument | None, sends: SendLog | None) -> Placement:
+        return tasks.place_order(self.credentials, request, instrument, sends=sends)
+
+    def place_batch(self, requests: Sequence[OrderRequest], instruments: Mapping[str, Instrument], label: str,
+                    sends: SendLog | None) -> list[Placement]:
+        return tasks.place_batch_orders(self.credentials, list(requests), dict(instruments), label=label, sends=sends)
+
+    def order_states(self, refs: Sequence[tuple[str, str]]) -> list[Order | Exception]:
+        return tasks.get_order_states(self.credentials, list(refs))
+
+    def order(self, inst_id: str, ord_id: str) -> Order:
+        return tasks.get_order(self.credentials, inst_id, ord_id=ord_id)
+
+    def cancel(self, inst_id: str, ord_id: str) -> Order:
+        return tasks.cancel_order(self.credentials, inst_id, ord_id=ord_id)
+
+    def pending(self, inst_id: str | None = None) -> list[Order]:
+        return tasks.get_all_pending_orders(self.credentials, inst_id)
+
+    def fills(self, inst_id: str) -> list[Fill]:
+        return list(tasks.get_fills(self.credentials, inst_id))
+
+    def fills_since(self, begin_ms: int) -> list[Fill]:
+        return list(tasks.get_fills_since(self.credentials, begin_ms))
