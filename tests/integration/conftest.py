@@ -12,6 +12,6 @@ from tests.support.stack import Stack, integration_stack
 def stack() -> Iterator[Stack]:
     """One integration stack for every test of this package (starting it costs ~15 s)."""
     if not (postgres_available() and redis_available()):
-        pytest.skip("needs PostgreSQL and redis-server (.ci/run installs them)")
+        pytest.fail("PostgreSQL and redis-server come with the test extra: pip install -e '.[test]'")
     with integration_stack() as running:
         yield running
