@@ -43,7 +43,7 @@ from flows.spec import Spec, SpecError, load_spec
 from flows.venue import ResolvedVenue, resolve_venue
 from okx_strategies import pipeline
 from okx_strategies.base import Risk, Strategy
-from okx_strategies.plan import Plan, PlannedOrder, portfolio_weights
+from okx_strategies.plan import Plan, PlannedOrder, fee_text, portfolio_weights
 from okx_strategies.registry import get as get_strategy
 from okx_tasks import tasks
 from okx_tasks.artifacts import artifact_key, fill_rows, order_rows, publish_markdown, publish_table
@@ -197,13 +197,15 @@ def summary_markdown(result: FlowResult) -> str:
              f"fills: {len(result.fills)}"]
     if plan.drift_band is not None:
         lines.append(f"- needs trading: {'yes' if plan.needs_trading else 'no (every weight inside the band)'}")
+    if plan.fee_rates:
+        lines.append(f"- fee rate planned with: {fee_text(plan)}")
     lines += ["", "| ccy | before | after | target |", "|---|---|---|---|"]
     for ccy in sorted(set(result.weights_before) | set(result.weights_after)):
         lines.append(f"| {ccy} | {_pct(result.weights_before.get(ccy))} | {_pct(result.weights_after.get(ccy))} | "
                      f"{_pct(plan.targets.get(ccy)) if plan.targets else ''} |")
     if plan.skipped or result.refused or result.notes:
         lines += ["", "## Notes", ""]
-        lines += [f"- skipped {s.leg}: {s.reason}" for s in plan.skipped]
+        lines += [f"- {'scaled' if s.scaled else 'skipped'} {s.leg}: {s.reason}" for s in plan.skipped]
         lines += [f"- refused {p.cl_ord_id} ({p.inst_id}): {p.error}" for p in result.refused]
         lines += [f"- {n}" for n in result.notes]
     return "\n".join(lines) + "\n"
@@ -237,6 +239,8 @@ def new_result(spec: Spec, venue_label: str, key: str, dry_run: bool, plan: Plan
 
 def log_plan(plan: Plan) -> None:
     log = logger()
+    if plan.fee_rates:
+        log.info("planned with the fee rate %s", fee_text(plan))
     for o in plan.orders:
         log.info("plan %s: %s %s %s @ %s (%s)", o.leg, o.side, _num(o.sz), o.inst_id, _num(o.px), o.reason)
     for s in plan.skipped:

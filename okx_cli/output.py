@@ -35,6 +35,10 @@ def print_plan(plan: Any, out: TextIO) -> None:
               f"~{o.notional:,.2f} {plan.quote_ccy}{when}", file=out)
     for s in plan.skipped:
         print(f"  note   {s.reason}", file=out)
+    if getattr(plan, "fee_rates", None):
+        from okx_strategies.plan import fee_text
+
+        print(f"  fees   {fee_text(plan)}", file=out)
 
 
 def print_weights(before: dict[str, Decimal], after: dict[str, Decimal] | None, targets: dict[str, Decimal],

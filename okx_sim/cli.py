@@ -18,7 +18,7 @@ from pathlib import Path
 import platformdirs
 from pydantic import SecretStr, ValidationError
 
-from okx_sim.config import ApiKeySpec, Permission, SimConfig
+from okx_sim.config import ApiKeySpec, FeeTier, Permission, SimConfig
 from okx_sim.embedded import Simulator
 from okx_sim.state import StateInUse
 from okx_wire.settings import ENV_API_KEY, ENV_PASSPHRASE, ENV_SECRET_KEY, credential_values
@@ -48,6 +48,16 @@ def _rate(text: str) -> float:
     return value
 
 
+def _fee_rate(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"expected a rate such as -0.001, got {text!r}") from None
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"expected a rate such as -0.001, got {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed)")
@@ -70,6 +80,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--instruments", type=int, default=None, help="number of spot pairs (default: the real ones)")
     parser.add_argument("--volatility", type=float, default=None, metavar="SIGMA",
                         help="per-step volatility of the log mid (default 0.0005; 0 holds every price still)")
+    tier = FeeTier()
+    parser.add_argument("--fee-level", default=None, metavar="LEVEL",
+                        help=f"fee level account/trade-fee reports (default {tier.level})")
+    parser.add_argument("--maker-fee", type=_fee_rate, default=None, metavar="RATE",
+                        help=f"spot maker rate in OKX's sign, negative = fee paid (default {tier.maker}); "
+                             "trade-fee reports it and maker fills pay it")
+    parser.add_argument("--taker-fee", type=_fee_rate, default=None, metavar="RATE",
+                        help=f"spot taker rate in OKX's sign (default {tier.taker})")
     parser.add_argument("--max-connections", type=int, default=None, metavar="N",
                         help="open connections beyond which requests get 503/50001 (default 4096, "
                              "lowered to fit the open-file limit)")
@@ -98,6 +116,10 @@ def build_config(args: argparse.Namespace) -> SimConfig:
         options["idle_timeout_s"] = args.idle_timeout
     if args.volatility is not None:
         options["volatility"] = args.volatility
+    fee_tier = {name: value for name, value in (("level", args.fee_level), ("maker", args.maker_fee),
+                                                ("taker", args.taker_fee)) if value is not None}
+    if fee_tier:
+        options["fee_tier"] = fee_tier
     return SimConfig(**options)  # type: ignore[arg-type]
 
 
@@ -105,7 +127,9 @@ def main(args: argparse.Namespace) -> int:
     try:
         config = build_config(args)
     except ValidationError as exc:
-        print(f"okx-sim: invalid option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", file=sys.stderr)
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        print(f"okx-sim: invalid option: {where}: {error['msg']}", file=sys.stderr)
         return 2
     except SystemExit as exc:
         print(exc, file=sys.stderr)

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from okx_wire.auth import ApiCredentials
+from okx_wire.orders import SPOT_MAKER_RATE, SPOT_TAKER_RATE
 
 Permission = Literal["read_only", "trade", "withdraw"]
 EnvironmentMode = Literal["any", "live", "demo"]
@@ -52,6 +53,40 @@ class ApiKeySpec(BaseModel):
         return [part.strip() for part in self.ip.split(",") if part.strip()]
 
 
+#: The largest fee the simulator takes, as a fraction: ten times OKX's highest spot rate, so a
+#: rate given in percent ("-0.1" meant as 0.1 %) is refused instead of charging 10 %.
+MAX_FEE_RATE = Decimal("0.01")
+
+
+class FeeTier(BaseModel):
+    """The account's spot fee tier: what ``account/trade-fee`` reports and what every fill pays.
+
+    Rates are OKX's own numbers with OKX's sign (negative = a fee the account pays), so the
+    default is OKX's Lv1 spot tier exactly as trade-fee shows it: maker -0.0008, taker -0.001.
+    The matching engine charges ``-maker`` / ``-taker`` of what each fill receives, and fills
+    report the rate as ``feeRate``. Rebates (positive rates) are not simulated: OKX books them
+    in an order's separate ``rebate`` field, which the simulator does not model.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    #: OKX's fee level label (``level`` in trade-fee and account/config), e.g. "Lv1".
+    level: str = Field(default="Lv1", pattern=r"^[A-Za-z0-9]{1,16}$")
+    maker: Decimal = -SPOT_MAKER_RATE
+    taker: Decimal = -SPOT_TAKER_RATE
+
+    @field_validator("maker", "taker")
+    @classmethod
+    def _a_fee_in_okx_sign(cls, value: Decimal) -> Decimal:
+        if not value.is_finite() or value > 0:
+            raise ValueError(f"expected OKX's sign, negative for a fee paid (-0.001 is 0.1%), got {value}; "
+                             "rebates (positive rates) are not simulated")
+        if -value > MAX_FEE_RATE:
+            raise ValueError(f"a fee of {-value:%} is over {MAX_FEE_RATE:%}: give the rate as a fraction "
+                             "(-0.001 is 0.1%)")
+        return value if value else Decimal(0)  # "-0" is 0
+
+
 def _default_keys() -> list[ApiKeySpec]:
     return [ApiKeySpec(label="trade"), ApiKeySpec(label="read-only", permissions=frozenset({"read_only"}))]
 
@@ -86,6 +121,8 @@ class SimConfig(BaseModel):
     #: Per-step volatility of the log mid price.
     volatility: float = Field(default=0.0005, ge=0)
     uid: str = ""
+    #: The spot fee tier trade-fee reports and fills are charged at.
+    fee_tier: FeeTier = Field(default_factory=FeeTier)
     #: Largest request body read, in bytes; beyond it the request is refused unread (the biggest
     #: real body, a 20-order batch, is a few KiB).
     max_body_bytes: int = Field(default=1 << 20, ge=1)

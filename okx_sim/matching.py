@@ -1,5 +1,6 @@
 """The simulated account and its matching engine (``MatchingEngine``): validation, fills against the
-synthetic book, balances, fees, and the order/fill history.
+synthetic book, balances, fees (at the configured ``FeeTier``, the rates trade-fee reports), and
+the order/fill history.
 
 One re-entrant lock serialises every operation, and every operation ends with one write-through
 commit of exactly what it changed. Value is conserved and checkable: per currency,
@@ -23,7 +24,7 @@ from okx_sim.protocol import ItemError, SimError, missing, param_error
 from okx_sim.records import Holding, Ledger, SimFill, SimOrder
 from okx_sim.state import StateStore
 from okx_wire.endpoints import PAGE_LIMIT
-from okx_wire.orders import CL_ORD_ID_PATTERN, ORD_TYPES, PRICED_TYPES, SPOT_MAKER_RATE, SPOT_TAKER_RATE, spot_fee_ccy
+from okx_wire.orders import CL_ORD_ID_PATTERN, ORD_TYPES, PRICED_TYPES, spot_fee_ccy
 from okx_wire.precision import format_decimal, is_multiple
 
 TD_MODES = frozenset({"cash", "cross", "isolated", "spot_isolated"})
@@ -89,6 +90,8 @@ class MatchingEngine:
         self.clock = clock
         self.catalogue = Catalogue(config.instruments)
         self.uid = config.account_uid()
+        #: The rates every fill pays; ``account/trade-fee`` reports exactly these.
+        self.fee_tier = config.fee_tier
         self._lock = threading.RLock()
         snap = store.load()
         now = clock()
@@ -193,8 +196,12 @@ class MatchingEngine:
 
     # -- fills -------------------------------------------------------------------------------
     def _fill(self, order: SimOrder, inst: SimInstrument, px: Decimal, qty: Decimal, maker: bool, now: int) -> None:
-        """Settle one fill. A maker fill pays out of the order's frozen amount, a taker fill out of cash."""
-        rate = SPOT_MAKER_RATE if maker else SPOT_TAKER_RATE
+        """Settle one fill. A maker fill pays out of the order's frozen amount, a taker fill out of cash.
+
+        The fee is the tier's rate (OKX's sign: negative = paid) of what the fill receives.
+        """
+        okx_rate = self.fee_tier.maker if maker else self.fee_tier.taker
+        rate = -okx_rate
         notional = px * qty
         if order.side == "buy":
             fee_ccy, fee_amt = spot_fee_ccy(order.side, inst.base, inst.quote), qty * rate
@@ -225,7 +232,7 @@ class MatchingEngine:
         order.fee -= fee_amt
         order.fee_ccy = fee_ccy
         fill = SimFill(str(self._next_bill), order.trade_id, order.ord_id, order.cl_ord_id, order.tag, order.inst_id,
-                    order.side, px, qty, "M" if maker else "T", -fee_amt, fee_ccy, -rate, now, inst.quote)
+                    order.side, px, qty, "M" if maker else "T", -fee_amt, fee_ccy, okx_rate, now, inst.quote)
         self.fills.append(fill)
         self._dirty_fills.append(fill)
 

@@ -38,6 +38,7 @@ from okx_sim.protocol import SimError, missing, param_error
 from okx_wire.endpoints import BOOK_DEPTH, ENDPOINTS, INST_TYPES, MAX_BALANCE_CCYS, MAX_BATCH_ORDERS
 from okx_wire.errors import okx_message
 from okx_wire.limits import SlidingWindowLimiter, demands
+from okx_wire.precision import format_decimal
 
 log = logging.getLogger("okx_sim")
 
@@ -345,10 +346,31 @@ class SimApp:
         return _ok([{
             "acctLv": "1", "acctStpMode": "cancel_maker", "autoLoan": False, "ctIsoMode": "automatic",
             "enableSpotBorrow": False, "greeksType": "PA", "ip": key.ip, "kycLv": "2", "label": key.label,
-            "level": "Lv1", "levelTmp": "", "liquidationGear": "-1", "mainUid": uid, "mgnIsoMode": "automatic",
+            "level": self.exchange.fee_tier.level, "levelTmp": "", "liquidationGear": "-1", "mainUid": uid,
+            "mgnIsoMode": "automatic",
             "opAuth": "0", "perm": perm, "posMode": "net_mode", "roleType": "0", "spotBorrowAutoRepay": False,
             "spotOffsetType": "", "spotRoleType": "0", "spotTraderInsts": [], "traderInsts": [],
             "type": "0", "uid": uid,
+        }])
+
+    def trade_fee(self, req: Request) -> tuple[int, dict[str, Any]]:
+        """The fee tier the engine charges, in OKX's field set (deprecated fields included)."""
+        inst_type = _required(req.query, "instType")
+        if inst_type not in INST_TYPES:
+            raise param_error("instType")
+        if inst_type != "SPOT":
+            return _ok([])
+        inst_id = param(req.query, "instId")
+        if inst_id is not None and self.exchange.catalogue.get(inst_id) is None:
+            raise SimError("51001")
+        tier = self.exchange.fee_tier
+        maker, taker = format_decimal(tier.maker), format_decimal(tier.taker)
+        return _ok([{
+            "category": "1", "delivery": "", "exercise": "",
+            # elpMaker is "" where ELP does not apply; the simulator takes no elp orders.
+            "feeGroup": [{"elpMaker": "", "groupId": "1", "maker": maker, "taker": taker}],
+            "fiat": [], "instType": "SPOT", "level": tier.level, "maker": maker, "makerU": "", "makerUSDC": "",
+            "ruleType": "normal", "taker": taker, "takerU": "", "takerUSDC": "", "ts": str(req.now_ms),
         }])
 
     def currencies(self, req: Request) -> tuple[int, dict[str, Any]]:

@@ -4,7 +4,7 @@ A strategy is one module (``okx_strategies/<kind>.py``) exposing ``STRATEGY``, a
 
 * ``spec``: its section of a spec file (a ``StrategySpec`` subclass with ``kind: Literal[...]``),
   validated with the field types of ``okx_strategies.fields`` so its refusals are one line each;
-* ``needs``: which reads the plan needs from the venue (balances of some currencies, books of
+* ``needs``: which reads the plan needs from the venue (balances of some currencies, prices of
   some instruments);
 * ``plan``: pure math from those reads to a ``Plan`` (no I/O, property-testable);
 * ``execute``: the part of a run specific to the strategy, written against ``Run`` (which places,
@@ -18,7 +18,7 @@ A strategy is one module (``okx_strategies/<kind>.py``) exposing ``STRATEGY``, a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
@@ -26,12 +26,12 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from okx_strategies.fields import Amount, Bps, InstId, problem, show
-from okx_strategies.plan import Plan, PlannedOrder, RiskLimits
-from okx_wire.models import Fill, Instrument, Order, OrderBook
+from okx_strategies.plan import FeeRate, Plan, PlannedOrder, RiskLimits
+from okx_wire.models import BookLevel, Fill, Instrument, Order, OrderBook, Ticker, TradeFee
 from okx_wire.orders import OrderRequest
 from okx_wire.placement import Placement, SendLog
 
-#: Order-book depth fetched for planning (the planners use the top of book; 5 levels are shown).
+#: Order-book depth fetched where a book is read (the planners use the top of book; 5 levels are shown).
 BOOK_DEPTH: Final = 5
 
 
@@ -70,11 +70,14 @@ class Risk(Strict):
 
 @dataclass(frozen=True)
 class Needs:
-    """The market data a plan needs: balances of ``ccys`` and books of ``inst_ids``."""
+    """The market data a plan needs: balances of ``ccys``, prices of ``inst_ids`` (their tickers:
+    best bid and ask) and the books of ``depth`` (instruments whose book the planner wants read:
+    the rebalance, whose legs may be larger than the top of book, names all of its own)."""
 
     ccys: list[str]
     inst_ids: list[str]
     quote_ccy: str
+    depth: list[str] = field(default_factory=list)
 
 
 class StrategySpec(Strict):
@@ -103,15 +106,62 @@ class StrategySpec(Strict):
 
 @dataclass(frozen=True)
 class Market:
-    """What the venue said before planning: live instruments, available balances, books."""
+    """What the venue said before planning, so a plan is a pure function of it: live instruments,
+    available balances, every instrument's ticker (from one ``market/tickers`` read), the books
+    read where depth was needed, and the account's fee rate per instrument."""
 
     instruments: Mapping[str, Instrument]
     balances: Mapping[str, Decimal]
     books: Mapping[str, OrderBook]
+    tickers: Mapping[str, Ticker]
+    fees: Mapping[str, FeeRate]
+
+    def top(self, inst_id: str) -> OrderBook | None:
+        """The instrument's top of book: its book when one was read, else its ticker's best bid
+        and ask as a one-level book (None when neither is known)."""
+        book = self.books.get(inst_id)
+        if book is not None:
+            return book
+        ticker = self.tickers.get(inst_id)
+        return None if ticker is None else top_of_book(ticker)
+
+    def tops(self, inst_ids: Sequence[str]) -> dict[str, OrderBook]:
+        """``top`` of each instrument that has one."""
+        found = {inst_id: self.top(inst_id) for inst_id in inst_ids}
+        return {inst_id: book for inst_id, book in found.items() if book is not None}
+
+    def fee(self, inst_id: str) -> FeeRate:
+        """The account's fee rate on ``inst_id``; a plan never guesses one."""
+        try:
+            return self.fees[inst_id]
+        except KeyError:
+            raise KeyError(f"{inst_id}: no fee rate was read for it") from None
+
+
+def top_of_book(ticker: Ticker) -> OrderBook:
+    """The ticker's best bid and ask (with their sizes) as a one-level book; a side the ticker
+    leaves empty is an empty side, so such a book has no mid."""
+    def level(px: Decimal | None, sz: Decimal | None) -> list[BookLevel]:
+        return [] if px is None or px <= 0 else [BookLevel(px=px, sz=sz or Decimal(0))]
+
+    return OrderBook(inst_id=ticker.inst_id, asks=level(ticker.ask_px, ticker.ask_sz),
+                     bids=level(ticker.bid_px, ticker.bid_sz), ts=ticker.ts)
+
+
+def fee_rate_of(fee: TradeFee, source: str) -> FeeRate:
+    """The rates a planner adds up, from the venue's trade-fee answer (``taker_rate``/``maker_rate``:
+    cost per unit of notional; a rebate is negative)."""
+    return FeeRate(taker=fee.taker_rate, maker=fee.maker_rate, source=source)
 
 
 class Venue(Protocol):
-    """The exchange as a run uses it; every method is one OKX read or write (or one batch)."""
+    """The exchange as a run uses it; every method is one OKX read or write (or one batch).
+
+    ``tickers`` is every instrument's ticker of a type, keyed by instId (one ``market/tickers``
+    read). ``fee_rates`` is the account's fee rate for each of ``inst_ids``; OKX sets the spot
+    tier per instrument type, so a binding answers it with one ``account/trade-fee`` read (and
+    reads it at most once per run: that endpoint's budget is 5 requests per 2 s).
+    """
 
     label: str
 
@@ -120,6 +170,10 @@ class Venue(Protocol):
     def balances(self, ccys: Sequence[str]) -> dict[str, Decimal]: ...
 
     def books(self, inst_ids: Sequence[str], depth: int) -> dict[str, OrderBook]: ...
+
+    def tickers(self, inst_type: str = "SPOT") -> dict[str, Ticker]: ...
+
+    def fee_rates(self, inst_ids: Sequence[str]) -> dict[str, FeeRate]: ...
 
     def book(self, inst_id: str, depth: int) -> OrderBook: ...
 

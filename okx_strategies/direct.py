@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from okx_strategies.base import fee_rate_of
+from okx_strategies.plan import FeeRate
 from okx_wire import placement
 from okx_wire.errors import OkxError, OrderNotFound
-from okx_wire.models import Fill, Instrument, Order, OrderBook
+from okx_wire.models import Fill, Instrument, Order, OrderBook, Ticker, TradeFee
 from okx_wire.orders import OrderRequest
 
 #: OKX's page size on orders-pending.
@@ -62,6 +64,13 @@ def all_pending_orders(client: Any, inst_id: str | None = None, inst_type: str =
         after = page[-1]["ordId"]
 
 
+def spot_fee_rates(fee: TradeFee, inst_ids: Sequence[str]) -> dict[str, FeeRate]:
+    """Each instrument's rate from one ``trade_fee("SPOT")`` answer: OKX sets the spot fee tier
+    per instrument type, so one read (of a budget of 5 per 2 s) covers every instrument."""
+    rate = fee_rate_of(fee, f"the account's SPOT fee tier{' ' + fee.level if fee.level else ''}")
+    return {inst_id: rate for inst_id in inst_ids}
+
+
 def cancel_and_read(client: Any, inst_id: str, ord_id: str | None = None, cl_ord_id: str | None = None) -> Order:
     """Cancel and return the order's state; an order already final is returned as it is."""
     with contextlib.suppress(OrderNotFound):
@@ -101,6 +110,12 @@ class DirectVenue:
 
     def book(self, inst_id: str, depth: int) -> OrderBook:
         return self.client.order_book(inst_id, depth)
+
+    def tickers(self, inst_type: str = "SPOT") -> dict[str, Ticker]:
+        return {t.inst_id: t for t in self.client.tickers(inst_type)}
+
+    def fee_rates(self, inst_ids: Sequence[str]) -> dict[str, FeeRate]:
+        return spot_fee_rates(self.client.trade_fee("SPOT"), inst_ids)
 
     def place_one(self, request: OrderRequest, instrument: Instrument | None,
                   sends: placement.SendLog | None) -> placement.Placement:

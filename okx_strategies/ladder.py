@@ -51,7 +51,7 @@ class Ladder(StrategySpec):
 
 
 def plan(strategy: Ladder, risk: RiskLimits, market: Market) -> Plan:
-    view, book, instrument = single_instrument_plan(strategy, market)
+    view, book, instrument = single_instrument_plan(strategy, market, "post_only")
     if book is None or instrument is None:
         return view
     found = plan_ladder(book=book, instrument=instrument, side=strategy.side, levels=strategy.levels,

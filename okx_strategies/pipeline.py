@@ -1,7 +1,7 @@
 """The steps every run takes, written once against a ``Venue`` port.
 
 ``okx-flows plan`` and the benchmark's direct side (``direct.DirectVenue``) and the flows
-(``okx_tasks.venue.PrefectVenue``) all go spec -> instruments -> balances and books -> plan
+(``okx_tasks.venue.PrefectVenue``) all go spec -> instruments -> balances, prices, fees -> plan
 through these functions, and a trading run places, settles and reads its fills through them.
 So the plan a user previews is the plan a run computes from the same reads, and the bindings
 differ only in how each single call is made (a retried Prefect task, or the client itself).
@@ -21,7 +21,7 @@ from okx_strategies.base import BOOK_DEPTH, Market, Strategy, Venue
 from okx_strategies.plan import Plan, PlannedOrder
 from okx_strategies.registry import get
 from okx_wire.errors import AuthenticationError, OkxError, PermissionDenied
-from okx_wire.models import Fill, Instrument, Order
+from okx_wire.models import Fill, Instrument, Order, Ticker
 from okx_wire.orders import OrderRequest, client_order_id
 from okx_wire.placement import Placement, SendLog
 
@@ -40,7 +40,7 @@ def strategy_of(spec: Any) -> Strategy:
     return get(spec.strategy.kind)
 
 
-# -- spec -> instruments -> balances and books -> plan --------------------------------------------
+# -- spec -> instruments -> balances, prices, fees -> plan --------------------------------------------
 
 
 def _closest(word: str, choices: Sequence[str]) -> str | None:
@@ -94,10 +94,38 @@ def checked_instruments(venue: Venue, spec: Any, refuse: Callable[[list[str]], E
 
 
 def market(venue: Venue, spec: Any, instruments: Mapping[str, Instrument]) -> Market:
-    """Available balances (funds frozen in resting orders are neither valued nor traded) and books."""
+    """What the plan is made from: available balances (funds frozen in resting orders are neither
+    valued nor traded), every instrument's price, and the account's fee rates.
+
+    Prices come from one ``market/tickers`` read (best bid and ask of every spot instrument),
+    whatever the number of instruments: at 200 assets that is one request instead of 200 book
+    reads at 40 per 2 s. A book is read only where the ticker cannot stand for it:
+
+    * where the strategy's planner reads beyond the best bid and ask (``Needs.depth``). The shipped
+      planners never do: a limit price is the mid moved by the slippage bound and rounded to the
+      tick, a size is a quote amount over the mid, and an order's notional bound
+      (``sz * max(px, mid)``) holds however many levels a marketable order sweeps up to its limit.
+      An order larger than the size shown at the best price therefore plans the same with or
+      without the book: what the book holds within the limit fills, the rest rests and ``settle``
+      cancels it. So order size alone never calls for a book;
+    * where the ticker has no best bid or no best ask (or the venue sent no ticker for it): the
+      book is read to price it, and a plan that still finds no two-sided market says so.
+
+    Fee rates: one ``fee_rates`` read for every instrument of the spec (the bindings make it one
+    ``account/trade-fee`` request: OKX sets the spot fee tier per instrument type).
+    """
     need = spec.strategy.needs()
-    return Market(instruments=instruments, balances=venue.balances(need.ccys),
-                  books=venue.books(need.inst_ids, BOOK_DEPTH))
+    balances = venue.balances(need.ccys)
+    tickers = venue.tickers("SPOT")
+    depth = [i for i in need.inst_ids if i in need.depth or not _two_sided(tickers.get(i))]
+    books = venue.books(depth, BOOK_DEPTH) if depth else {}
+    return Market(instruments=instruments, balances=balances, books=books, tickers=tickers,
+                  fees=venue.fee_rates(need.inst_ids))
+
+
+def _two_sided(ticker: Ticker | None) -> bool:
+    return (ticker is not None and ticker.bid_px is not None and ticker.ask_px is not None
+            and ticker.bid_px > 0 and ticker.ask_px > 0)
 
 
 def plan(spec: Any, snapshot: Market) -> Plan:

@@ -12,6 +12,8 @@ Conventions shared by every planner:
   for post-only orders (they only ever fill at ``px``) and ``sz * max(px, mid)`` for marketable
   ones (a marketable sell fills at or below the best bid, so at most ``mid``; a buy at most ``px``).
   All risk limits are checked against this bound.
+* Fees are the account's, passed in as a ``FeeRate`` (read from the venue once per run): the
+  taker rate for marketable orders, the maker rate for post-only ones. No rate is assumed here.
 * Orders larger than ``RiskLimits.max_order_notional`` are SPLIT into up to ``MAX_SPLITS`` orders
   of near-equal size (legs "BTC", "BTC2", "BTC3"...), never silently capped; whatever is left
   beyond ``MAX_SPLITS`` pieces is reported as skipped.
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,8 +33,6 @@ from okx_wire.orders import OrdType
 from okx_wire.precision import Side, format_decimal, round_price, round_size
 
 BPS: Final = Decimal(10000)
-#: OKX's base spot taker fee; used to be conservative about what sells bring in.
-DEFAULT_FEE_RATE: Final = Decimal("0.001")
 #: More pieces than this for one currency means max_order_notional is far too small for the job.
 MAX_SPLITS: Final = 20
 ZERO: Final = Decimal(0)
@@ -64,6 +64,28 @@ class RiskLimits:
 
 
 @dataclass(frozen=True)
+class FeeRate:
+    """What a fill costs per unit of notional, as positive fractions (``0.001`` is 0.1%).
+
+    ``source`` says where the rates come from, for the plan's summary (e.g. the account's fee
+    tier as the venue reported it)."""
+
+    taker: Decimal
+    maker: Decimal
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("taker", "maker"):
+            value = getattr(self, name)
+            if not -1 < value < 1:
+                raise ValueError(f"{name} fee rate must be a fraction of the notional, got {value}")
+
+    def of(self, ord_type: OrdType) -> Decimal:
+        """The rate an order pays: maker for post-only (it only ever rests), taker otherwise."""
+        return self.maker if ord_type == "post_only" else self.taker
+
+
+@dataclass(frozen=True)
 class PlannedOrder:
     """One order to send. ``leg`` is letters/digits only: it becomes part of an OKX clOrdId."""
 
@@ -81,11 +103,15 @@ class PlannedOrder:
 
 @dataclass(frozen=True)
 class SkippedLeg:
-    """Something the plan wanted to do but will not, and why, in one sentence."""
+    """Something the plan wanted to do but will not do as asked, and why, in one sentence.
+
+    ``scaled`` is True when the leg is still traded, only smaller than asked (a cap or the
+    funding scaled it down); False when it is not traded at all."""
 
     leg: str
     inst_id: str
     reason: str
+    scaled: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,6 +151,10 @@ class Plan(BaseModel):
     drift_band: Decimal | None = None
     #: Time-sliced strategies: seconds between slices.
     interval_s: Decimal | None = None
+    #: The fee rate each planned instrument was planned with (taker for marketable orders, maker
+    #: for post-only), and where the rates came from: the summary names them.
+    fee_rates: dict[str, Decimal] = Field(default_factory=dict)
+    fee_source: str = ""
 
     @property
     def sells(self) -> list[PlannedOrder]:
@@ -149,10 +179,15 @@ class RebalancePlan:
     quote_ccy: str = ""
     mids: dict[str, Decimal] = field(default_factory=dict)
     balances: dict[str, Decimal] = field(default_factory=dict)
+    #: The taker rate the plan counted on every fill (its orders are all marketable).
+    fee_rate: Decimal = Decimal(0)
+    #: The share of each wanted trade kept under ``max_run_notional`` (1: not capped).
+    scale: Decimal = Decimal(1)
 
-    def weights_after_fill(self, fee_rate: Decimal = DEFAULT_FEE_RATE) -> dict[str, Decimal]:
-        """Weights if every order filled at its limit price (the worst case the plan allows)."""
-        after = simulate_fills(self.balances, self.orders, fee_rate=fee_rate)
+    def weights_after_fill(self, fee_rate: Decimal | None = None) -> dict[str, Decimal]:
+        """Weights if every order filled at its limit price (the worst case the plan allows),
+        paying ``fee_rate`` (default: the rate the plan was made with)."""
+        after = simulate_fills(self.balances, self.orders, fee_rate=self.fee_rate if fee_rate is None else fee_rate)
         return portfolio_weights(after, self.mids, self.quote_ccy, self.targets)
 
 
@@ -281,7 +316,7 @@ def portfolio_weights(balances: Mapping[str, Decimal], mids: Mapping[str, Decima
 
 
 def simulate_fills(balances: Mapping[str, Decimal], orders: Sequence[PlannedOrder] | OrderPlan,
-                   fee_rate: Decimal = DEFAULT_FEE_RATE) -> dict[str, Decimal]:
+                   fee_rate: Decimal) -> dict[str, Decimal]:
     """Balances after every order fills completely at its limit price, fees as OKX spot takes them.
 
     OKX charges a spot buy's fee in the base currency received and a sell's in the quote received.
@@ -387,19 +422,41 @@ def _candidate_leg(*, ccy: str, delta: Decimal, mid: Decimal, balance: Decimal, 
     return _Leg(ccy, inst_id, side, sz, px, mid, instrument, reason)
 
 
-def _fit(leg: _Leg, sz: Decimal, budget: Decimal, unit_price: Decimal, what: str, quote_ccy: str,
-         min_trade_quote: Decimal) -> tuple[Decimal, SkippedLeg | None]:
-    """Shrink ``sz`` so ``sz * unit_price`` fits ``budget``; say so, or drop the leg if too small."""
-    if sz * unit_price <= budget:
-        return sz, None
-    fitted = max_size_within(budget, unit_price, leg.instrument.lot_sz)
-    if fitted < leg.instrument.min_sz or fitted * unit_price < min_trade_quote:
+def _scale(leg: _Leg, factor: Decimal, run_factor: Decimal, what: str, quote_ccy: str,
+           min_trade_quote: Decimal) -> tuple[Decimal, SkippedLeg | None]:
+    """``leg.sz`` scaled by ``factor`` (rounded down to the lot), with the note that says so.
+
+    The size stays within ``factor`` of both the leg's notional and, for a buy, of its cost at the
+    limit price, whatever the rounding. A leg scaled under the minimum size or the minimum trade is
+    not traded, and its note says it was scaled down to that."""
+    if factor >= 1:
+        return leg.sz, None
+    lot = leg.instrument.lot_sz
+    sz = max_size_within(leg.sz * leg.unit_price * run_factor, leg.unit_price, lot)
+    sz = min(sz, max_size_within(leg.sz * leg.px * factor, leg.px, lot))
+    share = f"{_pct(factor)} of the trade"
+    if sz < leg.instrument.min_sz:
         return ZERO, SkippedLeg(leg.ccy, leg.inst_id, (
-            f"{leg.inst_id}: {leg.side} of {format_decimal(sz)} {leg.ccy} dropped: only "
-            f"{_amount(max(budget, ZERO))} {quote_ccy} of {what} left"))
-    return fitted, SkippedLeg(leg.ccy, leg.inst_id, (
-        f"{leg.inst_id}: {leg.side} scaled down from {format_decimal(sz)} to {format_decimal(fitted)} {leg.ccy} "
-        f"to stay within {what}"))
+            f"{leg.inst_id}: {leg.side} of {format_decimal(leg.sz)} {leg.ccy} scaled down to {share} to stay within "
+            f"{what} is {format_decimal(sz)} {leg.ccy}, under the minimum size of "
+            f"{format_decimal(leg.instrument.min_sz)} {leg.ccy}; not traded"))
+    if sz * leg.unit_price < min_trade_quote:
+        return ZERO, SkippedLeg(leg.ccy, leg.inst_id, (
+            f"{leg.inst_id}: {leg.side} of {format_decimal(leg.sz)} {leg.ccy} scaled down to {share} to stay within "
+            f"{what} is worth {_amount(sz * leg.unit_price)} {quote_ccy}, under the minimum trade of "
+            f"{format_decimal(min_trade_quote)} {quote_ccy}; not traded"))
+    return sz, SkippedLeg(leg.ccy, leg.inst_id, (
+        f"{leg.inst_id}: {leg.side} scaled down from {format_decimal(leg.sz)} to {format_decimal(sz)} {leg.ccy} "
+        f"({share}) to stay within {what}"), scaled=True)
+
+
+def _share(budget: Decimal, wanted: Decimal) -> Decimal:
+    """``budget / wanted`` rounded down (so the share of anything never exceeds the budget), at most 1."""
+    if wanted <= budget:
+        return Decimal(1)
+    if budget <= 0:
+        return ZERO
+    return (budget / wanted).quantize(Decimal("1e-12"), rounding=ROUND_FLOOR)
 
 
 def _emit(leg: _Leg, sz: Decimal, risk: RiskLimits) -> tuple[list[PlannedOrder], list[SkippedLeg]]:
@@ -426,16 +483,23 @@ def plan_rebalance(
     drift_band: Decimal,
     min_trade_quote: Decimal,
     risk: RiskLimits,
-    fee_rate: Decimal = DEFAULT_FEE_RATE,
+    fee_rate: Decimal,
 ) -> RebalancePlan:
     """Orders that bring the target currencies back to their weights, sells first.
 
     Only currencies in ``targets`` are valued and traded (others in ``balances`` are left alone);
     the quote currency is implied at weight 0 when absent. Trading starts only when some weight is
     strictly more than ``drift_band`` away from its target; then every currency is brought to its
-    target. Sells are planned first (largest first) and fund the buys (most underweight first),
-    counting sells at their limit price less ``fee_rate``. ``max_run_notional`` is consumed in that
-    order: legs that no longer fit are scaled down, or dropped when too small, and reported.
+    target. ``books`` gives each instrument's top of book (a one-level book made from its ticker
+    serves as well as a deep one: only the best bid and ask are read).
+
+    Sells are planned first (largest first) and fund the buys (largest first), counting sells at
+    their limit price less ``fee_rate`` (the account's taker rate: every order is marketable).
+    Caps are pro rata, never first come first served: under ``max_run_notional`` every leg is
+    scaled by the same share, so the run's notional fits the cap and every currency still moves
+    toward its target; the buys are scaled further, again all by one share, when the quote held
+    plus what the sells bring cannot pay for them. Each scaled leg gets a note (``scaled=True``);
+    one scaled under the minimum size or ``min_trade_quote`` is not traded and its note says why.
     """
     full_targets = _complete_targets(targets, quote_ccy)
     mids, blocked = _mids(full_targets, balances, books, quote_ccy)
@@ -445,10 +509,11 @@ def plan_rebalance(
     drift = {ccy: weights[ccy] - full_targets[ccy] for ccy in full_targets}
     needs_trading = not blocked and total > 0 and any(abs(d) > drift_band for d in drift.values())
 
-    def plan(orders: Sequence[PlannedOrder] = (), skipped: Sequence[SkippedLeg] = ()) -> RebalancePlan:
+    def plan(orders: Sequence[PlannedOrder] = (), skipped: Sequence[SkippedLeg] = (),
+             scale: Decimal = Decimal(1)) -> RebalancePlan:
         return RebalancePlan(orders=tuple(orders), skipped=tuple(skipped), weights_before=weights,
                              targets=full_targets, drift=drift, total_value=total, needs_trading=needs_trading,
-                             quote_ccy=quote_ccy, mids=mids, balances=dict(balances))
+                             quote_ccy=quote_ccy, mids=mids, balances=dict(balances), fee_rate=fee_rate, scale=scale)
 
     if blocked:
         return plan(skipped=blocked)
@@ -474,29 +539,33 @@ def plan_rebalance(
     buys = sorted((leg for leg in legs if leg.side == "buy"), key=lambda g: (-g.sz * g.mid, g.ccy))
 
     orders: list[PlannedOrder] = []
-    run_left = risk.max_run_notional
+    # One share of every leg under the run cap, so a capped run moves every currency toward its target.
+    run_factor = Decimal(1)
+    run_what = ""
+    if risk.max_run_notional is not None:
+        run_factor = _share(risk.max_run_notional, sum((g.sz * g.unit_price for g in legs), ZERO))
+        run_what = f"max_run_notional {format_decimal(risk.max_run_notional)}"
     cash = balances.get(quote_ccy, ZERO)
-    for leg in sells + buys:
-        sz = leg.sz
-        if run_left is not None and risk.max_run_notional is not None:
-            sz, note = _fit(leg, sz, run_left, leg.unit_price,
-                            f"max_run_notional {format_decimal(risk.max_run_notional)}", quote_ccy, min_trade_quote)
-            skipped += [note] if note else []
-        if leg.side == "buy" and sz > 0:
-            sz, note = _fit(leg, sz, cash, leg.px, f"the {quote_ccy} available after the sells",
-                            quote_ccy, min_trade_quote)
-            skipped += [note] if note else []
-        if sz <= 0:
-            continue
-        new_orders, notes = _emit(leg, sz, risk)
-        orders += new_orders
-        skipped += notes
-        moved = sum((o.notional for o in new_orders), ZERO)
-        proceeds = sum((o.sz * leg.px for o in new_orders), ZERO)
-        if run_left is not None:
-            run_left -= moved
-        cash += proceeds * (1 - fee_rate) if leg.side == "sell" else -proceeds
-    return plan(orders, skipped)
+    for leg in sells:
+        sz, note = _scale(leg, run_factor, run_factor, run_what, quote_ccy, min_trade_quote)
+        skipped += [note] if note else []
+        if sz > 0:
+            new_orders, notes = _emit(leg, sz, risk)
+            orders += new_orders
+            skipped += notes
+            cash += sum((o.sz * leg.px for o in new_orders), ZERO) * (1 - fee_rate)
+    # The buys share what the sells bring (net of the fee) and the quote already held, pro rata too.
+    cash_factor = _share(cash, sum((g.sz * g.px for g in buys), ZERO))
+    buy_factor, buy_what = min((run_factor, run_what), (cash_factor, f"the {quote_ccy} available after the sells"),
+                               key=lambda pair: pair[0])
+    for leg in buys:
+        sz, note = _scale(leg, buy_factor, run_factor, buy_what, quote_ccy, min_trade_quote)
+        skipped += [note] if note else []
+        if sz > 0:
+            new_orders, notes = _emit(leg, sz, risk)
+            orders += new_orders
+            skipped += notes
+    return plan(orders, skipped, run_factor)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -616,3 +685,12 @@ def _ladder_level_problem(inst_id: str, level: int, sz: Decimal, px: Decimal, in
         return (f"{inst_id}: level {level} is worth {_amount(notional)}, more than the {_amount(max(run_left, ZERO))} "
                 f"left of max_run_notional")
     return None
+
+
+def fee_text(plan: Plan) -> str:
+    """The fee rate(s) a plan was made with and where they came from, e.g. ``0.1% (the account's
+    SPOT fee tier Lv1)``; instruments are named only when their rates differ."""
+    rates = sorted(set(plan.fee_rates.values()))
+    shown = ", ".join(f"{(rate * 100).normalize():f}%" for rate in rates) if len(rates) == 1 else ", ".join(
+        f"{inst_id} {(rate * 100).normalize():f}%" for inst_id, rate in sorted(plan.fee_rates.items()))
+    return shown + (f" ({plan.fee_source})" if plan.fee_source else "")

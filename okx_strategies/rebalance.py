@@ -2,7 +2,8 @@
 
 Spec: ``quote_ccy``, ``targets`` (weights adding up to exactly 1; the quote currency may be
 left out and then counts as 0), ``drift_band`` and ``min_trade_quote``. Needs: the balance of
-every target currency and the book of each against the quote. Plan: ``plan.plan_rebalance``.
+every target currency, the price of each against the quote (its ticker) and the account's fee
+rate. Plan: ``plan.plan_rebalance`` (caps pro rata over every leg).
 Run: place the sells (one batch), wait, cancel what rests; then the buys likewise.
 """
 
@@ -48,15 +49,24 @@ class Rebalance(StrategySpec):
         return self.quote_ccy
 
     def needs(self) -> Needs:
+        # Every book is still read: a leg's size may exceed what the top of book shows, and the
+        # rule for when a ticker alone is enough is not settled yet (see the README, figure 6).
         ccys = sorted(self.targets)
-        return Needs(ccys, [f"{c}-{self.quote_ccy}" for c in ccys if c != self.quote_ccy], self.quote_ccy)
+        inst_ids = [f"{c}-{self.quote_ccy}" for c in ccys if c != self.quote_ccy]
+        return Needs(ccys, inst_ids, self.quote_ccy, depth=list(inst_ids))
 
 
 def plan(strategy: Rebalance, risk: RiskLimits, market: Market) -> Plan:
-    found = plan_rebalance(balances=market.balances, books=market.books, instruments=market.instruments,
+    inst_ids = strategy.needs().inst_ids
+    fees = {inst_id: market.fee(inst_id) for inst_id in inst_ids}
+    # Every order is marketable: the taker rate, the highest of them if the instruments differ.
+    fee_rate = max(fee.taker for fee in fees.values())
+    found = plan_rebalance(balances=market.balances, books=market.tops(inst_ids), instruments=market.instruments,
                            targets=strategy.targets, quote_ccy=strategy.quote_ccy, drift_band=strategy.drift_band,
-                           min_trade_quote=strategy.min_trade_quote, risk=risk)
-    return Plan(kind="rebalance", orders=list(found.orders), skipped=list(found.skipped), quote_ccy=strategy.quote_ccy,
+                           min_trade_quote=strategy.min_trade_quote, risk=risk, fee_rate=fee_rate)
+    return Plan(kind="rebalance", fee_rates={inst_id: fee_rate for inst_id in inst_ids},
+                fee_source=", ".join(sorted({fee.source for fee in fees.values() if fee.source})),
+                orders=list(found.orders), skipped=list(found.skipped), quote_ccy=strategy.quote_ccy,
                 mids=dict(found.mids), weights_before=dict(found.weights_before), targets=dict(found.targets),
                 drift=dict(found.drift), total_value=found.total_value, needs_trading=found.needs_trading,
                 drift_band=strategy.drift_band)

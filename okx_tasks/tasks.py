@@ -30,7 +30,7 @@ from okx_tasks.blocks import OkxCredentials
 from okx_tasks.retry import JITTER, READ_RETRY_DELAYS, TRADE_RETRY_DELAYS, retry_transient
 from okx_wire import placement
 from okx_wire.errors import OrderNotFound
-from okx_wire.models import AccountConfig, Balance, Fill, Instrument, Order, OrderBook, Ticker
+from okx_wire.models import AccountConfig, Balance, Fill, Instrument, Order, OrderBook, Ticker, TradeFee
 from okx_wire.orders import OrderRequest
 
 _COMMON: dict[str, Any] = {
@@ -153,6 +153,27 @@ def get_tickers(credentials: OkxCredentials, inst_type: str = "SPOT") -> list[Ti
         One ticker per instrument.
     """
     return credentials.get_client().tickers(inst_type)
+
+
+@task(name="okx-trade-fee", task_run_name="trade-fee-{inst_type}", **READ)
+def get_trade_fee(credentials: OkxCredentials, inst_type: str = "SPOT", inst_id: str | None = None) -> TradeFee:
+    """The account's fee rates (its fee tier) for an instrument type.
+
+    A run reads it once (``PrefectVenue`` keeps the answer for the run): OKX's spot tier is per
+    instrument type, and the endpoint's budget is only 5 requests per 2 s.
+
+    Args:
+        credentials: the key and venue.
+        inst_type: OKX instrument type.
+        inst_id: one instrument, where its rate may differ from the type's (None: the type's).
+
+    Returns:
+        The rates: ``taker_rate`` and ``maker_rate`` are the cost per unit of notional (a rebate
+        is negative).
+    """
+    fee = credentials.get_client().trade_fee(inst_type, inst_id)
+    _logger().info("fee rates (%s): taker %s, maker %s", inst_id or inst_type, fee.taker_rate, fee.maker_rate)
+    return fee
 
 
 @task(name="okx-instruments", task_run_name="instruments-{inst_type}", **READ)

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+from okx_strategies.direct import spot_fee_rates
+from okx_strategies.plan import FeeRate
 from okx_tasks import tasks
 from okx_tasks.blocks import OkxCredentials
-from okx_wire.models import Fill, Instrument, Order, OrderBook
+from okx_wire.models import Fill, Instrument, Order, OrderBook, Ticker, TradeFee
 from okx_wire.orders import OrderRequest
 from okx_wire.placement import Placement, SendLog
 
@@ -29,6 +31,7 @@ class PrefectVenue:
     def __init__(self, credentials: OkxCredentials, label: str = "") -> None:
         self.credentials = credentials
         self.label = label
+        self._fee: TradeFee | None = None
 
     def instruments(self) -> list[Instrument]:
         return list(tasks.get_instruments(self.credentials, "SPOT"))
@@ -43,6 +46,16 @@ class PrefectVenue:
 
     def book(self, inst_id: str, depth: int) -> OrderBook:
         return tasks.get_order_book(self.credentials, inst_id, depth)
+
+    def tickers(self, inst_type: str = "SPOT") -> dict[str, Ticker]:
+        return {t.inst_id: t for t in tasks.get_tickers(self.credentials, inst_type)}
+
+    def fee_rates(self, inst_ids: Sequence[str]) -> dict[str, FeeRate]:
+        # Read once per run (a venue serves one run): the tier does not change within it, and
+        # the endpoint's budget is only 5 requests per 2 s.
+        if self._fee is None:
+            self._fee = tasks.get_trade_fee(self.credentials, "SPOT")
+        return spot_fee_rates(self._fee, inst_ids)
 
     def place_one(self, request: OrderRequest, instrument: Instrument | None, sends: SendLog | None) -> Placement:
         return tasks.place_order(self.credentials, request, instrument, sends=sends)

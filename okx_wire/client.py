@@ -62,6 +62,7 @@ from okx_wire.models import (
     OrderBook,
     ServerTime,
     Ticker,
+    TradeFee,
 )
 from okx_wire.orders import OrderRequest
 from okx_wire.precision import format_decimal
@@ -717,6 +718,28 @@ class OkxClient:
         """The key's account settings, including its permissions (``perm``) and bound IPs."""
         data = self._call(E.account_config)["data"]
         return AccountConfig.model_validate(data[0])
+
+    def trade_fee(self, inst_type: str = "SPOT", inst_id: str | None = None) -> TradeFee:
+        """The account's fee rates, as its fee tier sets them.
+
+        Args:
+            inst_type: OKX's ``instType`` (required by OKX).
+            inst_id: a SPOT or MARGIN instrument; with it OKX answers that instrument's rates
+                (maker-programme rates included), without it the base rates of the tier.
+
+        Returns:
+            The rates; ``taker_rate`` and ``maker_rate`` are the cost per unit of notional
+            (positive when a fee is paid, negative for a rebate).
+
+        Raises:
+            UnknownInstrument: ``inst_id`` does not exist (51001).
+            InvalidRequest: ``inst_type`` is not one of OKX's types (51000).
+            UnexpectedReply: the answer carried no rates.
+        """
+        data = self._call(E.trade_fee, params={"instType": inst_type, "instId": inst_id})["data"]
+        if not data:
+            raise UnexpectedReply(f"no fee rates for instType {inst_type}", request=f"GET {E.trade_fee.path}")
+        return TradeFee.model_validate(data[0])
 
     # -- trade ----------------------------------------------------------------------------------
 

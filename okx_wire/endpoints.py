@@ -157,6 +157,8 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
              client="balance"),
     Endpoint("account_config", "GET", "/api/v5/account/config", PRIVATE, _budget("account/config", 5, _USER),
              client="account_config"),
+    Endpoint("trade_fee", "GET", "/api/v5/account/trade-fee", PRIVATE, _budget("account/trade-fee", 5, _USER),
+             client="trade_fee"),
     Endpoint("currencies", "GET", "/api/v5/asset/currencies", PRIVATE, None,
              note="served for ccxt, which loads currencies first; the client has no use for it, and its "
                   "budget is not among the facts this project keeps, so neither side throttles it"),

@@ -117,6 +117,72 @@ class AccountConfig(OkxModel):
         return "withdraw" in self.perm
 
 
+class FeeGroup(OkxModel):
+    """One fee group of ``account/trade-fee`` (OKX's sign: negative = fee paid)."""
+
+    group_id: str = ""
+    maker: Amount = None
+    taker: Amount = None
+    #: The maker rate of ELP orders; None where ELP does not apply.
+    elp_maker: Amount = None
+
+
+class FiatFee(OkxModel):
+    """A fiat pair's rates in the deprecated ``fiat[]`` list of ``account/trade-fee``."""
+
+    ccy: str = ""
+    maker: Amount = None
+    taker: Amount = None
+
+
+class TradeFee(OkxModel):
+    """The account's fee rates for one instrument type (``GET /api/v5/account/trade-fee``).
+
+    Every rate field keeps OKX's sign: negative is a fee the account pays, positive a rebate it
+    receives (``delivery`` and ``exercise`` are the exception: positive = fee). ``taker_rate``
+    and ``maker_rate`` turn that into a cost per unit of notional, the way a planner adds it up.
+    OKX still sends the deprecated top-level ``maker``/``taker`` (and ``makerU``, ``category``,
+    ``fiat``...); they are parsed too, as the fallback when ``feeGroup`` is missing.
+    """
+
+    level: str = ""
+    inst_type: str
+    fee_group: list[FeeGroup] = Field(default_factory=list)
+    delivery: Amount = None
+    exercise: Amount = None
+    ts: Millis = None
+    # Deprecated by OKX but still sent.
+    maker: Amount = None
+    taker: Amount = None
+    maker_u: Amount = None
+    taker_u: Amount = None
+    maker_usdc: Amount = Field(default=None, alias="makerUSDC")
+    taker_usdc: Amount = Field(default=None, alias="takerUSDC")
+    category: str = ""
+    rule_type: str = ""
+    fiat: list[FiatFee] = Field(default_factory=list)
+
+    @property
+    def taker_rate(self) -> Decimal:
+        """What a taker fill costs per unit of notional: 0.001 for OKX's "-0.001"; a rebate is negative."""
+        return self._cost("taker")
+
+    @property
+    def maker_rate(self) -> Decimal:
+        """What a maker fill costs per unit of notional: 0.0008 for OKX's "-0.0008"; a rebate is negative."""
+        return self._cost("maker")
+
+    def _cost(self, side: str) -> Decimal:
+        # feeGroup[0] first (the current field), then the deprecated top-level rate, then the
+        # USDT-margined one derivatives carry instead (as ccxt reads it).
+        group = self.fee_group[0] if self.fee_group else None
+        candidates = (getattr(group, side) if group else None, getattr(self, side), getattr(self, f"{side}_u"))
+        rate = next((value for value in candidates if value is not None), None)
+        if rate is None:
+            raise ValueError(f"the {self.inst_type} fee rates carry no {side} rate")
+        return Decimal(0) - rate  # not -rate: OKX's "0" must stay 0, not -0
+
+
 class BookLevel(BaseModel):
     model_config = ConfigDict(frozen=True)
 

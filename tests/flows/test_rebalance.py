@@ -63,6 +63,32 @@ def test_rebalance_moves_weights_into_band_sells_first_and_publishes_artifacts(s
     assert {f"core-rebalance-{k}" for k in ("plan", "orders", "fills", "balances", "drift", "summary")} <= keys
     summary = next(a for a in artifacts if a.key == "core-rebalance-summary")
     assert "core-rebalance" in str(summary.data)
+    # The plan counted the account's own fee (the simulator's default tier: OKX's Lv1 spot rates).
+    assert set(plan.fee_rates.values()) == {Decimal("0.001")}
+    assert "- fee rate planned with: 0.1% (the account's SPOT fee tier Lv1)" in str(summary.data)
+
+
+def test_the_plan_counts_the_fee_tier_the_account_reports(sim, spec_file):
+    from okx_sim.config import FeeTier
+
+    sim.exchange.fee_tier = FeeTier(level="Lv5", maker=Decimal("-0.0004"), taker=Decimal("-0.0006"))
+    result = rebalance(spec_path=str(spec_file("rebalance", **ROOMY_RISK)), dry_run=True)
+    assert set(result.plan.fee_rates.values()) == {Decimal("0.0006")}
+    assert result.plan.fee_source == "the account's SPOT fee tier Lv5"
+
+
+def test_the_summary_tells_scaled_legs_from_skipped_ones():
+    from flows.common import FlowResult, summary_markdown
+    from okx_strategies.plan import Plan, SkippedLeg
+
+    plan = Plan(kind="rebalance", skipped=[SkippedLeg("ETH", "ETH-USDT", "ETH-USDT: buy scaled down ...", scaled=True),
+                                           SkippedLeg("SOL", "SOL-USDT", "SOL-USDT: not in the allowed instruments")],
+                fee_rates={"ETH-USDT": Decimal("0.001"), "SOL-USDT": Decimal("0.001")}, fee_source="test")
+    text = summary_markdown(FlowResult(spec_name="s", kind="rebalance", venue="sim", flow_run_id="r", dry_run=True,
+                                       plan=plan))
+    assert "- scaled ETH: ETH-USDT: buy scaled down ..." in text
+    assert "- skipped SOL: SOL-USDT: not in the allowed instruments" in text
+    assert "- fee rate planned with: 0.1% (test)" in text
 
 
 def test_dry_run_places_nothing(sim, spec_file):

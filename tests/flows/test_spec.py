@@ -327,7 +327,8 @@ def test_example_specs_plan_orders_at_simulator_prices(path: Path) -> None:
     if isinstance(strategy, Rebalance):
         plan = plan_rebalance(balances={"USDT": D(100000), "BTC": D(1), "ETH": D(10)}, books=books,
                               instruments=instruments, targets=strategy.targets, quote_ccy=strategy.quote_ccy,
-                              drift_band=strategy.drift_band, min_trade_quote=strategy.min_trade_quote, risk=risk)
+                              drift_band=strategy.drift_band, min_trade_quote=strategy.min_trade_quote, risk=risk,
+                              fee_rate=D("0.001"))
         orders = list(plan.orders)
     elif isinstance(strategy, Dca):
         order = plan_dca(book=books[strategy.inst_id], instrument=instruments[strategy.inst_id],

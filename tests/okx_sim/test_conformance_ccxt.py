@@ -52,3 +52,12 @@ def test_ccxt_sees_okx_errors(exchange: ccxt.okx) -> None:
     exchange.secret = "wrong"
     with pytest.raises(ccxt.AuthenticationError):
         exchange.fetch_balance()
+
+
+def test_ccxt_fetch_trading_fee(exchange: ccxt.okx) -> None:
+    # ccxt sends instType+instId and flips OKX's sign: the fee paid comes out positive.
+    fee = exchange.fetch_trading_fee("BTC/USDT")
+    assert (fee["symbol"], fee["maker"], fee["taker"]) == ("BTC/USDT", 0.0008, 0.001)
+    assert fee["info"]["level"] == "Lv1" and fee["info"]["feeGroup"][0]["taker"] == "-0.001"
+    with pytest.raises(ccxt.BadSymbol):
+        exchange.fetch_trading_fee("BTC/USDT", {"instId": "NOPE-USDT"})

@@ -44,3 +44,16 @@ def test_python_okx_round_trip(sim: SimulatorHandle, flag: str) -> None:
     assert trade.get_fills(instType="SPOT")["data"][0]["ordId"] == order["ordId"]
     missing = trade.get_order(instId="BTC-USDT", ordId="1950000000000099999")
     assert missing["code"] == "51603"
+
+
+def test_python_okx_get_fee_rates(sim: SimulatorHandle) -> None:
+    creds = sim.credentials
+    account = okx_account.AccountAPI(creds.api_key, creds.secret_key.get_secret_value(),
+                                     creds.passphrase.get_secret_value(), False, "0", domain=sim.base_url, debug=False)
+    # python-okx drops its empty uly/category/instFamily from the query, as it does everywhere.
+    rates = account.get_fee_rates(instType="SPOT", instId="BTC-USDT")
+    assert rates["code"] == "0", rates
+    row = rates["data"][0]
+    assert (row["level"], row["maker"], row["taker"]) == ("Lv1", "-0.0008", "-0.001")
+    assert account.get_fee_rates(instType="SPOT", instId="NOPE-USDT")["code"] == "51001"
+    assert account.get_fee_rates(instType="")["code"] == "50014"

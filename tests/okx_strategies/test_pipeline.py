@@ -85,3 +85,160 @@ def test_the_direct_binding_and_the_strategies_import_no_prefect() -> None:
             "print(bad); raise SystemExit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# -- market: one tickers read prices everything, one fee read, books only where needed ------------
+
+
+def _ticker(inst_id: str, bid: str | None, ask: str | None) -> Any:
+    from okx_wire.models import Ticker
+
+    return Ticker.model_validate({"instType": "SPOT", "instId": inst_id, "bidPx": bid or "", "bidSz": "5",
+                                  "askPx": ask or "", "askSz": "5", "ts": "1"})
+
+
+def _fee(taker: str = "-0.001", maker: str = "-0.0008") -> Any:
+    from okx_wire.models import TradeFee
+
+    return TradeFee.model_validate({"instType": "SPOT", "level": "Lv1", "ts": "1",
+                                    "feeGroup": [{"groupId": "1", "taker": taker, "maker": maker}]})
+
+
+class _MarketClient:
+    """The OKX client calls the direct binding makes while reading a market, counted."""
+
+    def __init__(self, tickers: list[Any]) -> None:
+        self._tickers = tickers
+        self.calls: list[tuple[str, Any]] = []
+
+    def balance(self, ccys: list[str]) -> Any:
+        from okx_wire.models import Balance
+
+        self.calls.append(("balance", tuple(ccys)))
+        return Balance.model_validate({"details": [{"ccy": "USDT", "availBal": "100000"},
+                                                   {"ccy": "BTC", "availBal": "1"}, {"ccy": "ETH", "availBal": "10"}]})
+
+    def tickers(self, inst_type: str = "SPOT") -> list[Any]:
+        self.calls.append(("tickers", inst_type))
+        return self._tickers
+
+    def order_book(self, inst_id: str, depth: int = 1) -> Any:
+        from okx_wire.models import OrderBook
+
+        self.calls.append(("order_book", inst_id))
+        return OrderBook(inst_id=inst_id, asks=[["3000.01", "5"]], bids=[["2999.99", "5"]], ts=1)
+
+    def trade_fee(self, inst_type: str = "SPOT", inst_id: str | None = None) -> Any:
+        self.calls.append(("trade_fee", (inst_type, inst_id)))
+        return _fee()
+
+
+def _rebalance_spec(risk: dict[str, Any] | None = None, targets: dict[str, str] | None = None) -> Any:
+    import yaml
+
+    from flows.spec import parse_spec
+
+    targets = targets or {"BTC": "0.4", "ETH": "0.3", "USDT": "0.3"}
+    return parse_spec(yaml.safe_dump({
+        "name": "t", "venue": "sim", "risk": risk or {},
+        "strategy": {"kind": "rebalance", "quote_ccy": "USDT", "targets": targets},
+    }), "t.yaml")
+
+
+def _dca_spec(inst_id: str) -> Any:
+    import yaml
+
+    from flows.spec import parse_spec
+
+    return parse_spec(yaml.safe_dump({
+        "name": "t", "venue": "sim", "risk": {},
+        "strategy": {"kind": "dca", "inst_id": inst_id, "quote_amount": "100"}}), "t.yaml")
+
+
+def _instruments() -> dict[str, Any]:
+    from okx_wire.models import Instrument
+
+    return {i: Instrument(inst_type="SPOT", inst_id=i, base_ccy=i.split("-")[0], quote_ccy="USDT", tick_sz="0.01",
+                          lot_sz="0.000001", min_sz="0.0001", state="live") for i in ("BTC-USDT", "ETH-USDT")}
+
+
+def test_a_market_is_priced_by_one_tickers_read_and_one_fee_read() -> None:
+    from okx_strategies.direct import DirectVenue
+
+    client = _MarketClient([_ticker("BTC-USDT", "89999.99", "90000.01"), _ticker("ETH-USDT", "2999.99", "3000.01"),
+                            _ticker("SOL-USDT", "149.99", "150.01")])
+    market = pipeline.market(DirectVenue(client), _dca_spec("BTC-USDT"), _instruments())
+    assert [name for name, _ in client.calls] == ["balance", "tickers", "trade_fee"]
+    assert ("trade_fee", ("SPOT", None)) in client.calls
+    assert market.books == {}
+    assert set(market.tickers) == {"BTC-USDT", "ETH-USDT", "SOL-USDT"}  # every spot ticker, kept for valuation
+    assert market.top("ETH-USDT").mid == Decimal("3000")  # type: ignore[union-attr]
+    fee = market.fee("BTC-USDT")
+    assert (fee.taker, fee.maker) == (Decimal("0.001"), Decimal("0.0008"))
+    assert "Lv1" in fee.source
+
+
+def test_a_book_is_read_only_where_the_ticker_cannot_price() -> None:
+    from okx_strategies.direct import DirectVenue
+
+    client = _MarketClient([_ticker("BTC-USDT", "89999.99", "90000.01"), _ticker("ETH-USDT", "2999.99", None)])
+    market = pipeline.market(DirectVenue(client), _dca_spec("ETH-USDT"), _instruments())
+    assert [arg for name, arg in client.calls if name == "order_book"] == ["ETH-USDT"]
+    assert set(market.books) == {"ETH-USDT"}
+    assert market.top("ETH-USDT") is market.books["ETH-USDT"]
+
+
+def test_a_rebalance_reads_the_book_of_every_leg() -> None:
+    """A leg may be larger than the top of book: until a depth rule is settled, every book is read."""
+    from okx_strategies.direct import DirectVenue
+
+    client = _MarketClient([_ticker("BTC-USDT", "89999.99", "90000.01"), _ticker("ETH-USDT", "2999.99", "3000.01")])
+    market = pipeline.market(DirectVenue(client), _rebalance_spec(), _instruments())
+    assert sorted(arg for name, arg in client.calls if name == "order_book") == ["BTC-USDT", "ETH-USDT"]
+    assert set(market.books) == {"BTC-USDT", "ETH-USDT"}
+
+
+def test_a_plan_priced_by_tickers_is_the_plan_priced_by_books() -> None:
+    from okx_strategies.base import Market
+    from okx_strategies.plan import FeeRate
+    from okx_wire.models import OrderBook
+
+    spec = _rebalance_spec({"max_order_notional": 5000, "max_run_notional": 20000})
+    tickers = {"BTC-USDT": _ticker("BTC-USDT", "89999.99", "90000.01"),
+               "ETH-USDT": _ticker("ETH-USDT", "2999.99", "3000.01")}
+    books = {i: OrderBook(inst_id=i, asks=[[str(t.ask_px), "5"], [str(t.ask_px * 2), "9"]],
+                          bids=[[str(t.bid_px), "5"], [str(t.bid_px / 2), "9"]], ts=1) for i, t in tickers.items()}
+    fees = {i: FeeRate(Decimal("0.001"), Decimal("0.0008"), "test") for i in tickers}
+    balances = {"USDT": Decimal(100000), "BTC": Decimal(1), "ETH": Decimal(10)}
+    by_books = pipeline.plan(spec, Market(_instruments(), balances, books, {}, fees))
+    by_tickers = pipeline.plan(spec, Market(_instruments(), balances, {}, tickers, fees))
+    assert by_tickers.orders and by_tickers.orders == by_books.orders
+    assert by_tickers.mids == by_books.mids
+    assert by_tickers.fee_rates == {"BTC-USDT": Decimal("0.001"), "ETH-USDT": Decimal("0.001")}
+
+
+def test_the_plan_uses_the_accounts_fee_rate() -> None:
+    from okx_strategies.base import Market
+    from okx_strategies.plan import FeeRate
+
+    # Selling BTC is all that funds the ETH buy: a higher fee leaves less to buy with.
+    spec = _rebalance_spec(targets={"BTC": "0.5", "ETH": "0.5"})
+    tickers = {"BTC-USDT": _ticker("BTC-USDT", "89999.99", "90000.01"),
+               "ETH-USDT": _ticker("ETH-USDT", "2999.99", "3000.01")}
+    balances = {"USDT": Decimal(0), "BTC": Decimal(1), "ETH": Decimal(0)}
+
+    def eth_bought(taker: str) -> Decimal:
+        fees = {i: FeeRate(Decimal(taker), Decimal(0), "test") for i in tickers}
+        plan = pipeline.plan(spec, Market(_instruments(), balances, {}, tickers, fees))
+        return next(o.sz for o in plan.orders if o.inst_id == "ETH-USDT")
+
+    assert eth_bought("0.0005") > eth_bought("0.001") > eth_bought("0.002")
+
+
+def test_a_market_without_a_fee_rate_refuses_to_plan() -> None:
+    from okx_strategies.base import Market
+
+    spec = _rebalance_spec()
+    tickers = {"BTC-USDT": _ticker("BTC-USDT", "1", "2"), "ETH-USDT": _ticker("ETH-USDT", "1", "2")}
+    with pytest.raises(KeyError, match="no fee rate"):
+        pipeline.plan(spec, Market(_instruments(), {"USDT": Decimal(1)}, {}, tickers, {}))

@@ -53,7 +53,7 @@ def rebalance(balances: dict[str, D] = SIM_ACCOUNT, targets: dict[str, D] = TARG
               books: dict[str, OrderBook] = BOOKS, drift_band: D = D("0.02"),
               min_trade_quote: D = D(10)) -> RebalancePlan:
     return plan_rebalance(balances=balances, books=books, instruments=INSTRUMENTS, targets=targets, quote_ccy="USDT",
-                          drift_band=drift_band, min_trade_quote=min_trade_quote, risk=risk)
+                          drift_band=drift_band, min_trade_quote=min_trade_quote, risk=risk, fee_rate=FEE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -74,15 +74,63 @@ def test_rebalance_of_the_simulator_account_without_limits() -> None:
     assert plan.skipped == ()
 
 
-def test_rebalance_splits_large_orders_and_stops_at_the_run_limit() -> None:
+def test_rebalance_splits_large_orders_and_scales_every_leg_to_the_run_limit() -> None:
+    # Unconstrained: sell 2000 of BTC, buy 36180 of ETH and 22110 of SOL (60290 at the bound).
+    # The 20000 cap keeps the same share of each, 33.17% (20000 / 60290), where it used to give
+    # all of it to the sell and the largest buy and drop SOL ("only 0 USDT of max_run_notional left").
     plan = rebalance(risk=RiskLimits(max_order_notional=D(5000), max_run_notional=D(20000)))
-    assert [o.leg for o in plan.orders] == ["BTC", "ETH", "ETH2", "ETH3", "ETH4"]
-    assert [o.sz for o in plan.orders[1:]] == [D("1.492538"), D("1.492537"), D("1.492537"), D("1.492537")]
+    assert [o.leg for o in plan.orders] == ["BTC", "ETH", "ETH2", "ETH3", "SOL", "SOL2"]
+    assert [o.sz for o in plan.orders] == [D("0.00737177"), D("1.326920"), D("1.326920"), D("1.326919"),
+                                           D("24.326865"), D("24.326864")]
+    assert plan.scale == D("0.331729973456")
     assert sum(o.notional for o in plan.orders) <= 20000
-    assert [s.reason for s in plan.skipped] == [
-        "ETH-USDT: buy scaled down from 12 to 5.970149 ETH to stay within max_run_notional 20000",
-        "SOL-USDT: buy of 146.666666 SOL dropped: only 0 USDT of max_run_notional 20000 left",
+    assert [(s.leg, s.scaled, s.reason) for s in plan.skipped] == [
+        ("BTC", True, "BTC-USDT: sell scaled down from 0.02222222 to 0.00737177 BTC (33.17% of the trade) to stay "
+                      "within max_run_notional 20000"),
+        ("ETH", True, "ETH-USDT: buy scaled down from 12 to 3.980759 ETH (33.17% of the trade) to stay within "
+                      "max_run_notional 20000"),
+        ("SOL", True, "SOL-USDT: buy scaled down from 146.666666 to 48.653729 SOL (33.17% of the trade) to stay "
+                      "within max_run_notional 20000"),
     ]
+
+
+def test_a_capped_rebalance_moves_every_currency_toward_its_target() -> None:
+    plan = rebalance(risk=RiskLimits(max_run_notional=D(20000)))
+    assert {o.inst_id.split("-")[0] for o in plan.orders} == {"BTC", "ETH", "SOL"}
+    after = plan.weights_after_fill()
+    for ccy in ("BTC", "ETH", "SOL"):
+        assert abs(after[ccy] - plan.targets[ccy]) < abs(plan.weights_before[ccy] - plan.targets[ccy])
+    # The same share of each leg's trade: sizes in proportion to the unconstrained plan's.
+    free = {o.inst_id: o.sz for o in rebalance().orders}
+    shares = [o.sz / free[o.inst_id] for o in plan.orders]
+    assert max(shares) - min(shares) < D("0.0001")
+
+
+def test_a_leg_scaled_under_the_minimum_is_not_traded_and_the_note_says_scaled() -> None:
+    # 33.17% of the 2000 USDT BTC sell is 663 USDT, under a minimum trade of 1000.
+    plan = rebalance(risk=RiskLimits(max_run_notional=D(20000)), min_trade_quote=D(1000))
+    assert [o.inst_id for o in plan.orders] == ["ETH-USDT", "SOL-USDT"]
+    btc = next(s for s in plan.skipped if s.leg == "BTC")
+    assert not btc.scaled
+    assert btc.reason == ("BTC-USDT: sell of 0.02222222 BTC scaled down to 33.17% of the trade to stay within "
+                          "max_run_notional 20000 is worth 663.46 USDT, under the minimum trade of 1000 USDT; "
+                          "not traded")
+    assert all(s.scaled for s in plan.skipped if s.leg != "BTC")
+
+
+def test_buys_share_the_cash_pro_rata() -> None:
+    # BTC may not be traded, so nothing funds the 22750 + 22750 USDT of buys but 1000 USDT: each
+    # buy gets the same share of it (it used to go to one buy, the other dropped).
+    plan = rebalance(balances={"USDT": D(1000), "BTC": D(1)}, targets={"BTC": D("0.5"), "ETH": D("0.25"),
+                                                                      "SOL": D("0.25")},
+                     risk=RiskLimits(allowed_instruments=frozenset({"ETH-USDT", "SOL-USDT"})))
+    buys = {o.inst_id: o for o in plan.orders}
+    assert sorted(buys) == ["ETH-USDT", "SOL-USDT"]
+    assert sum(o.sz * o.px for o in buys.values()) <= 1000
+    assert abs(buys["ETH-USDT"].sz * buys["ETH-USDT"].px - buys["SOL-USDT"].sz * buys["SOL-USDT"].px) < 1
+    notes = {s.leg: s for s in plan.skipped}
+    assert notes["ETH"].scaled and "available after the sells" in notes["ETH"].reason
+    assert notes["SOL"].scaled and "available after the sells" in notes["SOL"].reason
 
 
 def test_rebalance_reports_instruments_outside_the_allowed_list() -> None:
@@ -225,7 +273,8 @@ def markets(draw: st.DrawFn) -> dict[str, object]:
         max_slippage_bps=D(draw(st.integers(0, 300))),
     )
     return dict(balances=balances, books=books, instruments=instruments, targets=targets, quote_ccy="USDT",
-                drift_band=D(draw(st.integers(0, 10))) / 100, min_trade_quote=D(draw(st.integers(0, 100))), risk=risk)
+                drift_band=D(draw(st.integers(0, 10))) / 100, min_trade_quote=D(draw(st.integers(0, 100))), risk=risk,
+                fee_rate=D(draw(st.integers(0, 30))) / 10000)
 
 
 def _mid(market: dict[str, object], inst_id: str) -> D:
@@ -271,10 +320,11 @@ def test_sells_come_first_and_buys_are_funded(market: dict[str, object]) -> None
     sides = [o.side for o in plan.orders]
     assert sides == sorted(sides, key=lambda side: side == "buy")
     balances: dict[str, D] = market["balances"]  # type: ignore[assignment]
-    proceeds = sum(o.sz * o.px * (1 - FEE) for o in plan.orders if o.side == "sell")  # type: ignore[operator]
+    fee: D = market["fee_rate"]  # type: ignore[assignment]
+    proceeds = sum(o.sz * o.px * (1 - fee) for o in plan.orders if o.side == "sell")  # type: ignore[operator]
     spent = sum(o.sz * o.px for o in plan.orders if o.side == "buy")  # type: ignore[operator]
     assert spent <= balances["USDT"] + proceeds
-    after = simulate_fills(balances, plan.orders, fee_rate=FEE)
+    after = simulate_fills(balances, plan.orders, fee_rate=fee)
     assert all(amount >= 0 for amount in after.values())
 
 
@@ -292,10 +342,37 @@ def test_no_trade_inside_the_drift_band(market: dict[str, object]) -> None:
 @given(markets())
 def test_fills_move_traded_currencies_toward_their_targets(market: dict[str, object]) -> None:
     plan = plan_rebalance(**market)  # type: ignore[arg-type]
-    after = plan.weights_after_fill(FEE)
+    after = plan.weights_after_fill()
     for ccy in {o.inst_id.split("-")[0] for o in plan.orders}:
         target = plan.targets[ccy]
         assert abs(after[ccy] - target) <= abs(plan.weights_before[ccy] - target)
+
+
+@PROPERTY
+@given(markets())
+def test_a_run_cap_scales_every_leg_by_one_share(market: dict[str, object]) -> None:
+    risk: RiskLimits = market["risk"]  # type: ignore[assignment]
+    assume(risk.max_run_notional is not None)
+    plan = plan_rebalance(**market)  # type: ignore[arg-type]
+    free = plan_rebalance(**{**market, "risk": RiskLimits(  # type: ignore[arg-type]
+        allowed_instruments=risk.allowed_instruments, max_slippage_bps=risk.max_slippage_bps)})
+    wanted: dict[str, D] = {}
+    for order in free.orders:
+        wanted[order.inst_id] = wanted.get(order.inst_id, D(0)) + order.sz
+    planned: dict[str, D] = {}
+    for order in plan.orders:
+        planned[order.inst_id] = planned.get(order.inst_id, D(0)) + order.sz
+    sells = {o.inst_id for o in free.orders if o.side == "sell"}
+    for inst_id, sz in planned.items():  # never more than asked; a sell no more than the run's share
+        share = plan.scale if inst_id in sells else D(1)
+        assert sz <= wanted[inst_id] * share + market["instruments"][inst_id].lot_sz  # type: ignore[index]
+    for inst_id in wanted:  # no leg is given up for another: each is traded, or was scaled to nothing
+        notes = [n for n in plan.skipped if n.inst_id == inst_id]
+        assert inst_id in planned or any("scaled down" in n.reason and not n.scaled for n in notes) or any(
+            "max_order_notional" in n.reason for n in notes)
+    for note in plan.skipped:  # "scaled" marks exactly the legs still traded
+        if note.scaled:
+            assert note.inst_id in planned
 
 
 @PROPERTY

@@ -118,3 +118,38 @@ def test_orders_are_checked_against_the_instrument_before_sending() -> None:
         with pytest.raises(errors.InvalidOrder, match="under the minimum size"):
             tiny(block)
         assert sim.exchange.orders_by_client_id("tiny1") == []
+
+
+def test_the_prefect_venue_reads_the_fee_tier_once_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from okx_tasks.venue import PrefectVenue
+
+    calls: list[tuple[str, str | None]] = []
+    real = tasks.get_trade_fee
+
+    def counted(block: OkxCredentials, inst_type: str = "SPOT", inst_id: str | None = None) -> object:
+        calls.append((inst_type, inst_id))
+        return real(block, inst_type, inst_id)
+
+    monkeypatch.setattr(tasks, "get_trade_fee", counted)
+    with running_simulator(SimConfig(rate_limits=False)) as sim:
+        block = OkxCredentials.from_api_credentials(sim.credentials, base_url=sim.base_url)
+
+        @flow
+        def reads(block: OkxCredentials) -> tuple[object, object, object]:
+            venue = PrefectVenue(block)
+            first = venue.fee_rates(["BTC-USDT", "ETH-USDT"])
+            again = venue.fee_rates(["SOL-USDT"])
+            return first, again, venue.tickers()
+
+        first, again, tickers = reads(block)
+    assert calls == [("SPOT", None)]  # one read for every instrument of the run
+    assert first["BTC-USDT"].taker == Decimal("0.001") and first["ETH-USDT"].maker == Decimal("0.0008")  # type: ignore[index]
+    assert again["SOL-USDT"] == first["BTC-USDT"]  # type: ignore[index]
+    assert {"BTC-USDT", "ETH-USDT", "SOL-USDT"} <= set(tickers)  # type: ignore[arg-type]
+
+
+def test_get_trade_fee_returns_the_rates_as_costs() -> None:
+    with running_simulator(SimConfig(rate_limits=False)) as sim:
+        block = OkxCredentials.from_api_credentials(sim.credentials, base_url=sim.base_url)
+        fee = tasks.get_trade_fee.fn(block, "SPOT")
+    assert (fee.taker_rate, fee.maker_rate, fee.level) == (Decimal("0.001"), Decimal("0.0008"), "Lv1")

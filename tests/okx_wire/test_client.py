@@ -7,6 +7,7 @@ import socket
 import threading
 from datetime import UTC
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -72,6 +73,30 @@ def test_post_body_is_compact_json_signed_byte_for_byte(capture: CaptureServer, 
                                                   "/api/v5/trade/order", sent.body.decode())
     assert sent.headers["Content-Type"] == "application/json"
     assert sent.headers["expTime"] == str(NOW + 5000)
+
+
+def test_trade_fee_sends_ccxts_request_signed_over_path_and_query(capture: CaptureServer,
+                                                                   creds: ApiCredentials) -> None:
+    sample = json.loads((Path(__file__).parent / "samples" / "account_trade_fee_spot.json").read_text())
+    capture.reply(200, sample["response"])
+    fee = make_client(capture, creds).trade_fee("SPOT", "BTC-USDT")
+    assert (fee.level, fee.taker_rate, fee.maker_rate) == ("Lv1", Decimal("0.001"), Decimal("0.0008"))
+    sent = capture.requests[0]
+    assert (sent.method, sent.target, sent.body) == ("GET", sample["request"]["path"], b"")
+    assert sent.target == "/api/v5/account/trade-fee?instType=SPOT&instId=BTC-USDT"
+    assert sent.headers["OK-ACCESS-SIGN"] == sign(SECRET, sent.headers["OK-ACCESS-TIMESTAMP"], "GET", sent.target)
+
+
+def test_trade_fee_without_instrument_and_its_refusals(capture: CaptureServer, creds: ApiCredentials) -> None:
+    client = make_client(capture, creds)
+    capture.reply(*ok([]))
+    with pytest.raises(errors.UnexpectedReply, match="no fee rates for instType SWAP"):
+        client.trade_fee("SWAP")
+    assert capture.requests[0].target == "/api/v5/account/trade-fee?instType=SWAP"
+    capture.reply(200, {"code": "51001", "msg": "Instrument ID, Instrument ID code, or Spread ID doesn't exist.",
+                        "data": []})
+    with pytest.raises(errors.UnknownInstrument):
+        client.trade_fee("SPOT", "NOPE-USDT")
 
 
 def test_public_endpoints_send_no_auth_headers(capture: CaptureServer, creds: ApiCredentials) -> None:

@@ -115,6 +115,7 @@ CALLS: dict[str, Callable[[OkxClient], object]] = {
     "order_book": lambda c: c.order_book("BTC-USDT", 5),
     "balance": lambda c: c.balance(["BTC"]),
     "account_config": lambda c: c.account_config(),
+    "trade_fee": lambda c: c.trade_fee("SPOT", "BTC-USDT"),
     "place_order": lambda c: c.place_order(_order("epPlace1")),
     "place_batch_orders": lambda c: c.place_batch_orders([_order("epBatch1"), _order("epBatch2")]),
     "amend_order": lambda c: c.amend_order("BTC-USDT", cl_ord_id="epPlace1", new_px=Decimal("1001")),

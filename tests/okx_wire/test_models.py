@@ -19,6 +19,7 @@ from okx_wire.models import (
     OrderState,
     ServerTime,
     Ticker,
+    TradeFee,
 )
 
 #: Real captured OKX payloads (and the documentation's examples, named ``*_docs_example``).
@@ -26,7 +27,9 @@ SAMPLES = Path(__file__).resolve().parent / "samples"
 
 
 def data(name: str) -> list[dict[str, object]]:
-    return json.loads((SAMPLES / name).read_text())["data"]
+    sample = json.loads((SAMPLES / name).read_text())
+    # The newer samples wrap the payload: {"_source", "request", "response": {...}}.
+    return sample["response"]["data"] if "response" in sample else sample["data"]
 
 
 def test_balance() -> None:
@@ -80,3 +83,44 @@ def test_orders_and_fills() -> None:
     fill = Fill.model_validate(data("trade_fills_spot.json")[0])
     assert fill.fee == Decimal("-0.0001") and fill.exec_type == "T"
     assert ServerTime.model_validate(data("public_time.json")[0]).ts == 1712250348676
+
+
+def test_trade_fee_sample() -> None:
+    fee = TradeFee.model_validate(data("account_trade_fee_spot.json")[0])
+    assert (fee.level, fee.inst_type, fee.ts, fee.category, fee.rule_type) == ("Lv1", "SPOT", 1763979985847,
+                                                                               "1", "normal")
+    group = fee.fee_group[0]
+    assert (group.group_id, group.maker, group.taker, group.elp_maker) == (
+        "1", Decimal("-0.0008"), Decimal("-0.001"), Decimal("-0.0008"))
+    assert (fee.maker, fee.taker) == (Decimal("-0.0008"), Decimal("-0.001"))  # deprecated, still parsed
+    assert fee.maker_u is fee.taker_u is fee.maker_usdc is fee.taker_usdc is fee.delivery is None
+    assert fee.fiat == []
+    # OKX's "-0.001" is a fee paid: a cost of 0.001 per unit of notional.
+    assert (fee.taker_rate, fee.maker_rate) == (Decimal("0.001"), Decimal("0.0008"))
+
+
+def test_trade_fee_rates_prefer_the_fee_group_then_the_top_level() -> None:
+    both = TradeFee.model_validate({"instType": "SPOT", "maker": "-0.0008", "taker": "-0.001",
+                                    "feeGroup": [{"groupId": "1", "maker": "-0.0006", "taker": "-0.0009",
+                                                  "elpMaker": ""}]})
+    assert (both.taker_rate, both.maker_rate) == (Decimal("0.0009"), Decimal("0.0006"))
+    assert both.fee_group[0].elp_maker is None
+    # The 2021 shape (no feeGroup; ccxt's own comment shows it) falls back to the top-level fields.
+    old = TradeFee.model_validate({"category": "1", "delivery": "", "exercise": "", "instType": "SPOT",
+                                   "level": "Lv1", "maker": "-0.0008", "taker": "-0.001", "ts": "1639043138472"})
+    assert (old.taker_rate, old.maker_rate) == (Decimal("0.001"), Decimal("0.0008"))
+
+
+def test_trade_fee_rebate_is_a_negative_cost_and_zero_stays_zero() -> None:
+    fee = TradeFee.model_validate({"instType": "SPOT", "feeGroup": [{"maker": "0.00005", "taker": "0"}]})
+    assert fee.maker_rate == Decimal("-0.00005")
+    assert fee.taker_rate == 0 and str(fee.taker_rate) == "0"
+
+
+def test_trade_fee_derivatives_fall_back_on_the_usdt_margined_rates() -> None:
+    swap = TradeFee.model_validate({"instType": "SWAP", "maker": "", "taker": "", "makerU": "-0.0002",
+                                    "takerU": "-0.0005", "makerUSDC": "-0.0002", "takerUSDC": "-0.0005"})
+    assert (swap.taker_rate, swap.maker_rate) == (Decimal("0.0005"), Decimal("0.0002"))
+    assert swap.taker_usdc == Decimal("-0.0005")
+    with pytest.raises(ValueError, match="no taker rate"):
+        _ = TradeFee.model_validate({"instType": "OPTION", "taker": ""}).taker_rate
