@@ -1,5 +1,5 @@
 """Prefect pieces of the benchmarks: one Prefect server per benchmark run, the child process of
-figures 5 and 6 (``flowbench.py``), and the deployment figure ("orchestration", issue 7).
+figures 5 and 6 (``flowbench.py``), and the deployment figure ("orchestration").
 
 Every service comes from ``tests/support/services.py`` (PostgreSQL via ``postgres_server`` when it
 is installed, else SQLite; ``prefect server start``; ``spawn``/``stop`` by process group), binds
@@ -113,7 +113,7 @@ def run_child(stack: PrefectStack, args: list[str], timeout: float) -> dict[str,
     return json.loads(lines[-1])
 
 
-# -- issue 7: a deployment run through a real server and a process worker ----------------------
+# -- a deployment run through a real server and a process worker -----------------------------
 
 def _cli(*args: str, env: dict[str, str], timeout: float = 180) -> str:
     done = subprocess.run([str(services.BIN / "prefect"), *args], env=env, cwd=ROOT, capture_output=True,

@@ -10,7 +10,7 @@ round by round (the order rotates each round) and medians taken, and is reported
 a noisy machine moves both sides together. Method and latest figures: benchmarks/README.md.
 Only loopback traffic; every simulator, server and worker is a subprocess stopped by pid, also
 on failure. Figures 5 and 6 run flows in a child process (flowbench.py) against one Prefect
-server started for the benchmark (orchestration.py); "orchestration" (issue 7) is skipped by --quick.
+server started for the benchmark (orchestration.py); "orchestration" is skipped by --quick.
 """
 
 from __future__ import annotations
@@ -795,7 +795,7 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="okx-flows benchmarks (issue 8)")
+    parser = argparse.ArgumentParser(description="okx-flows benchmarks")
     parser.add_argument("--quick", action="store_true", help="tiny sizes; finishes in under a minute")
     parser.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(FIGURES)}")
     parser.add_argument("--json", type=Path, default=HERE / "results.json", help="where to write the results")

@@ -113,11 +113,21 @@ def rebalance_spec(name: str, base_url: str, **risk: Any) -> dict[str, Any]:
                          "drift_band": 0.02, "min_trade_quote": 10}}
 
 
-def dca_spec(name: str, base_url: str, quote_amount: float = 100) -> dict[str, Any]:
+def dca_spec(name: str, base_url: str, quote_amount: float = 100, slot_seconds: int | None = None) -> dict[str, Any]:
+    """A DCA spec; ``slot_seconds`` long (e.g. ``LONGEST_SLOT``) keeps a test's reruns in one slot
+    even when it runs across midnight UTC (a new slot is a new buy, by design)."""
+    strategy: dict[str, Any] = {"kind": "dca", "inst_id": "BTC-USDT", "quote_amount": quote_amount,
+                                "max_price": 200000}
+    if slot_seconds is not None:
+        strategy["slot_seconds"] = slot_seconds
     return {"name": name, "venue": "sim", "base_url": base_url,
             "risk": {"max_order_notional": 500, "max_run_notional": 500, "allowed_instruments": ["BTC-USDT"],
                      "max_slippage_bps": 50},
-            "strategy": {"kind": "dca", "inst_id": "BTC-USDT", "quote_amount": quote_amount, "max_price": 200000}}
+            "strategy": strategy}
+
+
+#: The longest DCA slot a spec allows (366 days).
+LONGEST_SLOT = 31_622_400
 
 
 def twap_spec(name: str, base_url: str, slices: int = 4, window_seconds: float = 2,

@@ -18,7 +18,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from tests.reliability.simproc import BALANCE_ARGS, dca_spec, sim_process, write_spec
+from tests.reliability.simproc import BALANCE_ARGS, LONGEST_SLOT, dca_spec, sim_process, write_spec
 from tests.reliability.test_money_safety import cli_env, filled_quote, run_cli, tagged, wait_for
 from tests.support.fault_proxy import FaultProxy
 
@@ -28,7 +28,8 @@ ORDER = ("POST", "/api/v5/trade/order")
 def test_client_clock_ahead_and_a_delayed_original_buy_once(tmp_path: Path) -> None:
     with sim_process(tmp_path / "sim", *BALANCE_ARGS, "--seed", "61", "--clock-skew", "-20") as sim, \
             FaultProxy(sim.url) as proxy:
-        spec = write_spec(tmp_path / "dca.yaml", dca_spec("skew-dca", proxy.url, quote_amount=100))
+        spec = write_spec(tmp_path / "dca.yaml",
+                          dca_spec("skew-dca", proxy.url, quote_amount=100, slot_seconds=LONGEST_SLOT))
         # Held past the client's 10 s read timeout and its first retry, then delivered.
         proxy.delay_request(*ORDER, seconds=22)
         done = run_cli(["run", str(spec)], cli_env(tmp_path))
@@ -47,7 +48,8 @@ def test_client_clock_ahead_and_a_delayed_original_buy_once(tmp_path: Path) -> N
 
 def test_exchange_clock_ahead_still_trades(tmp_path: Path) -> None:
     with sim_process(tmp_path / "sim", *BALANCE_ARGS, "--seed", "62", "--clock-skew", "15") as sim:
-        spec = write_spec(tmp_path / "dca.yaml", dca_spec("ahead-dca", sim.url, quote_amount=100))
+        spec = write_spec(tmp_path / "dca.yaml",
+                          dca_spec("ahead-dca", sim.url, quote_amount=100, slot_seconds=LONGEST_SLOT))
         done = run_cli(["run", str(spec)], cli_env(tmp_path))
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         orders = tagged(sim, "aheaddca")
@@ -59,7 +61,8 @@ def test_exchange_clock_ahead_still_trades(tmp_path: Path) -> None:
 
 def test_lost_reply_and_network_down_then_rerun_buys_once(tmp_path: Path) -> None:
     with sim_process(tmp_path / "sim", *BALANCE_ARGS, "--seed", "63") as sim, FaultProxy(sim.url) as proxy:
-        spec = write_spec(tmp_path / "dca.yaml", dca_spec("lost-dca", proxy.url, quote_amount=100))
+        spec = write_spec(tmp_path / "dca.yaml",
+                          dca_spec("lost-dca", proxy.url, quote_amount=100, slot_seconds=LONGEST_SLOT))
         env = cli_env(tmp_path)
         proxy.drop_reply(*ORDER, then_refuse=True)
         failed = run_cli(["run", str(spec)], env)
