@@ -174,16 +174,22 @@ def place(venue: Venue, requests: Sequence[OrderRequest], instruments: Mapping[s
                           error=str(exc))]
 
 
+#: How long past its deadline a wait keeps polling an order it has not been able to read at all
+#: (the sum of the read tasks' retry delays): a short outage right after placing is ridden out.
+UNREAD_GRACE_S: Final = 30.0
+
+
 def wait_final(venue: Venue, placements: Sequence[Placement], timeout_s: float = 30.0, *, log: Log = _LOG,
                first_poll_s: float = FIRST_POLL_S, max_poll_s: float = MAX_POLL_S,
-               sleep: Callable[[float], None] = time.sleep) -> list[Order]:
+               sleep: Callable[[float], None] = time.sleep, unread_grace_s: float | None = None) -> list[Order]:
     """Poll (with backoff) until every placed order is filled or cancelled, or the time is up.
 
     Returns each order's latest state in the order given; orders still live at the deadline
     come back live, and the caller decides whether to cancel them. A transient failure of one
     read (network, 5xx, rate limit) only delays that order to the next poll, so one bad answer
-    among many orders does not fail the whole wait; it is raised only if some order could not
-    be read at all by the deadline.
+    among many orders does not fail the whole wait. An order never read yet is polled for up to
+    ``UNREAD_GRACE_S`` past the deadline (as long as a read task's retries would ride out an
+    outage), and its last error is raised only if it still could not be read.
     """
     latest: dict[str, Order] = {}
     waiting = [(p.inst_id, p.ord_id) for p in placements if p.ok and p.ord_id]
@@ -201,7 +207,9 @@ def wait_final(venue: Venue, placements: Sequence[Placement], timeout_s: float =
             if not state.is_final:
                 still.append((inst_id, ord_id))
         waiting = still
-        if not waiting or time.monotonic() + delay > deadline:
+        unread = any(ord_id not in latest for _, ord_id in waiting)
+        grace = (UNREAD_GRACE_S if unread_grace_s is None else unread_grace_s) if unread else 0.0
+        if not waiting or time.monotonic() + delay > deadline + grace:
             break
         sleep(delay)
         delay = min(delay * 1.6, max_poll_s)

@@ -56,10 +56,21 @@ def test_a_transient_failure_of_one_read_only_delays_that_order() -> None:
     assert [o.ord_id for o in orders] == ["1", "2"]
 
 
-def test_an_order_never_read_by_the_deadline_raises_its_error() -> None:
+def test_an_order_never_read_by_the_deadline_or_its_grace_raises_its_error() -> None:
     venue = FakeVenue([[ExchangeUnavailable("1"), _order("2", "filled")]])
     with pytest.raises(ExchangeUnavailable):
-        pipeline.wait_final(venue, _placed("1", "2"), timeout_s=0.3, first_poll_s=0.1)  # type: ignore[arg-type]
+        pipeline.wait_final(venue, _placed("1", "2"), timeout_s=0.3, first_poll_s=0.1,  # type: ignore[arg-type]
+                            unread_grace_s=0.3)
+
+
+def test_an_outage_right_after_placing_is_ridden_out_past_the_deadline() -> None:
+    """The venue goes down as the order is placed: no read succeeds before the (short) deadline,
+    yet the wait keeps polling that order instead of failing the run."""
+    down = [ExchangeUnavailable("1")]
+    venue = FakeVenue([down, down, down, [_order("1", "filled")]])
+    orders = pipeline.wait_final(venue, _placed("1"), timeout_s=0.0, first_poll_s=0.01,  # type: ignore[arg-type]
+                                 sleep=lambda s: None)
+    assert [o.state.value for o in orders] == ["filled"] and len(venue.asked) == 4
 
 
 def test_settle_cancels_what_still_rests() -> None:
