@@ -169,6 +169,17 @@ def write_spec(path: Path, name: str, base_url: str, assets: list[str]) -> Path:
 
 # -- the direct side: the rebalance flow's pipeline, no Prefect engine ---------------------------
 
+def depth_summary(plan: Any) -> dict[str, int]:
+    """What the plan's legs say about depth (``okx_strategies.plan.with_depth``): legs whose book
+    was read (``checked``), of those the ones it cannot fill within their limit (``short``) or
+    whose levels read end inside the limit (``inconclusive``), and legs beyond their top of book
+    whose book was not read (``not_read``)."""
+    checked = [o.depth for o in plan.orders if getattr(o, "depth", None) is not None]
+    return {"checked": len(checked), "short": sum(d.short for d in checked),
+            "inconclusive": sum(not d.conclusive for d in checked),
+            "not_read": sum("book not read" in o.reason for o in plan.orders)}
+
+
 def direct_rebalance(spec_path: str) -> dict[str, Any]:
     """The pipeline the flow runs (``okx_strategies.pipeline`` and the strategy's ``execute``)
     through the direct binding: the same reads, plan, batches, waits and fills, no task runs."""
@@ -190,7 +201,7 @@ def direct_rebalance(spec_path: str) -> dict[str, Any]:
     after = venue.balances(need.ccys)
     return {"orders": len(plan.orders), "legs": sorted((o.inst_id, o.side) for o in plan.orders),
             "placed": sum(p.ok for p in run.result.placements), "fills": len(run.result.fills),
-            "after": {c: str(v) for c, v in after.items()}}
+            "depth": depth_summary(plan), "after": {c: str(v) for c, v in after.items()}}
 
 
 def flow_rebalance(spec_path: str) -> dict[str, Any]:
@@ -199,7 +210,7 @@ def flow_rebalance(spec_path: str) -> dict[str, Any]:
     result = rebalance(spec_path=spec_path)
     return {"orders": len(result.plan.orders), "legs": sorted((o.inst_id, o.side) for o in result.plan.orders),
             "placed": sum(p.ok for p in result.placements), "fills": len(result.fills),
-            "flow_run_id": result.flow_run_id}
+            "depth": depth_summary(result.plan), "flow_run_id": result.flow_run_id}
 
 
 # -- Prefect helpers ----------------------------------------------------------------------------
@@ -408,6 +419,7 @@ def scale(sizes: list[int], tmp: Path, with_direct: bool) -> dict[str, Any]:
                     state = requests.get(f"{sim.base_url}/__sim__/state", timeout=10).json()["data"][0]
                     summary = request_summary(session.trace, urlsplit(sim.base_url).netloc)
                     row[side] = {"wall_s": wall, "orders": result["orders"], "placed": result["placed"],
+                                 "legs": result["legs"], "depth": result["depth"],
                                  "fills": result["fills"], "sim_refusals": state["rateLimitRefusals"],
                                  "peak_budget_use": state["peakBudgetUse"], **summary}
                     if side == "flow":

@@ -592,6 +592,8 @@ def bench_rebalance_scale(stack: Any, quick: bool) -> dict[str, Any]:
             "direct_ratio_vs_bound": (ratio(d["wall_s"], d["rate_limit_bound_s"])
                                       if d and d["rate_limit_bound_s"] else None),
             "orders": f["orders"], "placed": f["placed"], "fills": f["fills"],
+            "same_orders": (f["legs"] == d["legs"] and f["placed"] == d["placed"]) if d else None,
+            "books_read": f["per_endpoint"].get("GET /api/v5/market/books", 0), "depth": f["depth"],
             "sim_refusals": f["sim_refusals"] + (d["sim_refusals"] if d else 0),
             "peak_budget_use": f["peak_budget_use"],
             "peak_rss_mb": r["peak_rss_mb"], "rss_after_warmup_mb": r["rss_after_warmup_mb"],
@@ -607,7 +609,11 @@ def bench_rebalance_scale(stack: Any, quick: bool) -> dict[str, Any]:
                      "(--instruments 250, USDT=10,000,000), the client waiting through its own limiter; "
                      "equal weights (4 decimals, USDT takes the rest); peak_rss_mb = VmHWM of that process "
                      "during the flow run (reset just before it), rss_growth_mb = that peak minus the RSS "
-                     "before; rate_limit_bound_s = least time OKX's budgets allow for the requests sent"
+                     "before; rate_limit_bound_s = least time OKX's budgets allow for the requests sent; "
+                     "books_read = market/books requests (books are read only for legs beyond their top of "
+                     "book, at most 40); depth = the plan's legs: checked against a book, short (the book "
+                     "cannot fill them within their limit), inconclusive, beyond the top and not read; "
+                     "same_orders = flow and direct placed the same legs"
                      + ("; quick: both sizes in one process, no direct side" if quick else ""))}
 
 
@@ -765,9 +771,12 @@ def table(results: dict[str, Any]) -> str:
     if sc.get("status") == "ok":
         for n, x in sc["runs"].items():
             direct = f", direct {x['direct_wall_s']} s" if x["direct_wall_s"] is not None else ""
+            depth = x["depth"]
             rows.append((f"6 rebalance {n} assets", f"{x['wall_s']} s",
-                         (f"{x['requests']} requests, bound {x['rate_limit_bound_s']} s{direct}, "
-                          f"RSS {x['peak_rss_mb']} MB (+{x['rss_growth_mb']}), {x['task_runs']} task runs"),
+                         (f"{x['requests']} requests ({x['books_read']} books: {depth['short']} legs short, "
+                          f"{depth['not_read']} not read), bound {x['rate_limit_bound_s']} s{direct}, "
+                          f"{x['sim_refusals']} refusals, RSS {x['peak_rss_mb']} MB (+{x['rss_growth_mb']}), "
+                          f"{x['task_runs']} task runs"),
                          f"{x['s_per_asset']} s/asset; {x['ratio_vs_bound']}x bound"))
     elif sc.get("status") != "skipped":
         rows.append(("6 rebalance scale", sc.get("status", ""), sc.get("note", "")[:70], ""))

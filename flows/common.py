@@ -41,16 +41,19 @@ from flows.account_lock import account_lock
 from flows.reconcile import Progress, Settlement, UnfinishedRun, settle_earlier_runs, unfinished
 from flows.spec import Spec, SpecError, load_spec
 from flows.venue import ResolvedVenue, resolve_venue
+from okx_reports.run_report import figures
 from okx_strategies import pipeline
+from okx_strategies.accounting import Books, close_books, open_books
 from okx_strategies.base import Risk, Strategy
-from okx_strategies.plan import Plan, PlannedOrder, fee_text, portfolio_weights
+from okx_strategies.plan import Plan, PlannedOrder, fee_text
 from okx_strategies.registry import get as get_strategy
 from okx_tasks import tasks
-from okx_tasks.artifacts import artifact_key, fill_rows, order_rows, publish_markdown, publish_table
+from okx_tasks.artifacts import artifact_key
 from okx_tasks.blocks import OkxCredentials
 from okx_tasks.venue import PrefectVenue
 from okx_wire.errors import OkxError, OrderNotFound
-from okx_wire.journal import Journal, RunJournal, account_id, open_journal
+from okx_wire.journal import Journal, RunJournal, open_journal
+from okx_wire.ledger import Ledger, open_ledger
 from okx_wire.models import Fill, Instrument, Order
 from okx_wire.orders import OrderRequest, client_order_id
 from okx_wire.placement import Placement, SendLog
@@ -79,6 +82,12 @@ class FlowResult(BaseModel):
     notes: list[str] = Field(default_factory=list)
     #: leg -> clOrdId, as sent (or as it would have been, in a dry run).
     cl_ord_ids: dict[str, str] = Field(default_factory=dict)
+    #: (ms, instId, mid) each time the run priced a leg during execution (TWAP slices).
+    marks: list[tuple[int, str, Decimal]] = Field(default_factory=list)
+    #: Set when the run ended: completed, partial, failed, dry run or nothing to do.
+    status: str = ""
+    #: The report's key figures (label -> text with units), as the landing report shows them.
+    figures: dict[str, str] = Field(default_factory=dict)
 
     @property
     def refused(self) -> list[Placement]:
@@ -145,89 +154,8 @@ def order_tag(spec: Spec) -> str:
 # -- reporting --------------------------------------------------------------------------------------
 
 
-def _pct(value: Decimal | None) -> str:
-    return "" if value is None else f"{(value * 100).quantize(Decimal('0.01'))}%"
-
-
 def _num(value: Decimal | None) -> str:
     return "" if value is None else format_decimal(value)
-
-
-def plan_rows(plan: Plan, ids: Mapping[str, str] | None = None) -> list[dict[str, str]]:
-    rows = [{"leg": o.leg, "instrument": o.inst_id, "side": o.side, "type": o.ord_type, "size": _num(o.sz),
-             "price": _num(o.px), "notional": _num(o.notional.quantize(Decimal("0.01"))),
-             "clOrdId": (ids or {}).get(o.leg, ""), "reason": o.reason}
-            | ({"at_s": _num(o.at_s.quantize(Decimal("0.1")))} if o.at_s is not None else {})
-            for o in plan.orders]
-    rows += [{"leg": s.leg, "instrument": s.inst_id, "side": "", "type": "skipped", "size": "", "price": "",
-              "notional": "", "clOrdId": "", "reason": s.reason} for s in plan.skipped]
-    return rows
-
-
-def balance_table(result: FlowResult) -> list[dict[str, str]]:
-    ccys = sorted(set(result.balances_before) | set(result.balances_after))
-    rows = []
-    for ccy in ccys:
-        row = {"ccy": ccy, "before": _num(result.balances_before.get(ccy)),
-               "after": _num(result.balances_after.get(ccy)),
-               "weight_before": _pct(result.weights_before.get(ccy)),
-               "weight_after": _pct(result.weights_after.get(ccy))}
-        if result.plan.targets:
-            row["target"] = _pct(result.plan.targets.get(ccy))
-        rows.append(row)
-    return rows
-
-
-def drift_table(result: FlowResult) -> list[dict[str, str]]:
-    after = result.drift_after()
-    return [{"ccy": ccy, "target": _pct(target), "weight_before": _pct(result.weights_before.get(ccy)),
-             "drift_before": _pct(result.plan.drift.get(ccy)), "weight_after": _pct(result.weights_after.get(ccy)),
-             "drift_after": _pct(after.get(ccy)),
-             "band": _pct(result.plan.drift_band)}
-            for ccy, target in sorted(result.plan.targets.items())]
-
-
-def summary_markdown(result: FlowResult) -> str:
-    plan = result.plan
-    lines = [f"# {result.spec_name} ({result.kind})", "",
-             f"- venue: {result.venue}", f"- flow run: `{result.flow_run_id}`",
-             f"- mode: {'dry run (nothing sent)' if result.dry_run else 'live orders'}",
-             f"- planned orders: {len(plan.orders)}, skipped: {len(plan.skipped)}",
-             f"- placed: {sum(p.ok for p in result.placements)}, refused: {len(result.refused)}, "
-             f"fills: {len(result.fills)}"]
-    if plan.drift_band is not None:
-        lines.append(f"- needs trading: {'yes' if plan.needs_trading else 'no (every weight inside the band)'}")
-    if plan.fee_rates:
-        lines.append(f"- fee rate planned with: {fee_text(plan)}")
-    lines += ["", "| ccy | before | after | target |", "|---|---|---|---|"]
-    for ccy in sorted(set(result.weights_before) | set(result.weights_after)):
-        lines.append(f"| {ccy} | {_pct(result.weights_before.get(ccy))} | {_pct(result.weights_after.get(ccy))} | "
-                     f"{_pct(plan.targets.get(ccy)) if plan.targets else ''} |")
-    if plan.skipped or result.refused or result.notes:
-        lines += ["", "## Notes", ""]
-        lines += [f"- {'scaled' if s.scaled else 'skipped'} {s.leg}: {s.reason}" for s in plan.skipped]
-        lines += [f"- refused {p.cl_ord_id} ({p.inst_id}): {p.error}" for p in result.refused]
-        lines += [f"- {n}" for n in result.notes]
-    return "\n".join(lines) + "\n"
-
-
-def publish(spec: Spec, result: FlowResult, ids: Mapping[str, str]) -> None:
-    """Every artifact under its stable key: ``{name}-plan|orders|fills|balances|summary`` (+ drift)."""
-    name = spec.name
-    publish_table(plan_rows(result.plan, ids), artifact_key(name, "plan"), f"{name}: the orders this run planned")
-    publish_table(order_rows(result.orders), artifact_key(name, "orders"), f"{name}: final state of each order")
-    publish_table(fill_rows(result.fills), artifact_key(name, "fills"), f"{name}: fills of this run")
-    publish_table(balance_table(result), artifact_key(name, "balances"), f"{name}: balances and weights before/after")
-    if result.plan.drift_band is not None:
-        publish_table(drift_table(result), artifact_key(name, "drift"), f"{name}: drift from target before/after")
-    publish_markdown(summary_markdown(result), artifact_key(name, "summary"), f"{name}: run summary")
-
-
-def after_weights(result: FlowResult, venue: PrefectVenue, ccys: Sequence[str]) -> None:
-    """Balances after the run, valued at the plan's mids (so only trading moves the weights)."""
-    result.balances_after = venue.balances(ccys)
-    result.weights_after = portfolio_weights(result.balances_after, result.plan.mids, result.plan.quote_ccy,
-                                             list(ccys))
 
 
 def new_result(spec: Spec, venue_label: str, key: str, dry_run: bool, plan: Plan,
@@ -278,6 +206,7 @@ class StrategyRun:
     #: Look every clOrdId up before sending it (ids reused on purpose: DCA slots, resumes).
     look_first: bool = False
     log: Any = None
+    books: Books | None = None
     _progress_id: Any = None
 
     @property
@@ -363,14 +292,8 @@ class _LookFirst:
 
 
 def account_of(venue: ResolvedVenue, credentials: OkxCredentials) -> str:
-    """The account digest: where (venue) and whose (OKX uid) -- never the key itself."""
-    if venue.embedded and venue.simulator is not None:
-        where = f"sim:{venue.simulator.config.state_path}"
-    else:
-        from urllib.parse import urlsplit
-
-        where = urlsplit(credentials.get_client().base_url).netloc.lower() + (":demo" if credentials.demo else "")
-    return account_id(where, tasks.get_account_config(credentials).uid)
+    """The account digest (``ResolvedVenue.account``), its uid read through a task."""
+    return venue.account(tasks.get_account_config(credentials).uid)
 
 
 def _flow_run_uuid() -> uuid.UUID | None:
@@ -531,14 +454,16 @@ def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind:
             ident = _identity(spec, strategy, journal, account, run_id, resume=resume, restart=restart, dry=dry,
                               log=log)
             snapshot = pipeline.market(venue, spec, instruments)
+            ledger = open_ledger()
+            books, snapshot = open_books(spec, snapshot, ledger, venue, account, dry=dry, capital=spec.capital)
             plan = pipeline.plan(spec, snapshot)
             ids = with_ids(plan, spec, ident.key)
             log_plan(plan)
             run = StrategyRun(spec, dry, venue, instruments, plan, ident.key, ids,
                               new_result(spec, where.label, run_id, dry, plan, snapshot.balances), run_id=run_id,
                               account=account, journal=None if dry else journal, settlement=settlement,
-                              resumed=ident.resumed, look_first=ident.look_first, log=log)
-            run.result.notes += settlement.notes
+                              resumed=ident.resumed, look_first=ident.look_first, log=log, books=books)
+            run.result.notes += settlement.notes + books.notes
             if not dry:
                 journal.start_run(run_id, spec=spec.name, account=account, kind=kind, slot=ident.slot,
                                   resumes=ident.resumed.root if ident.resumed else None)
@@ -550,13 +475,13 @@ def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind:
                     _interrupted(run, log)
                 raise
             except BaseException as exc:
+                _end(run, ledger, " ".join(str(exc).split())[:500] or type(exc).__name__)
                 if not dry:
                     _failed(journal, run_id, exc)
                 raise
             run.result.cl_ord_ids = dict(run.ids)
-            after_weights(run.result, venue, spec.strategy.needs().ccys)
-            publish(spec, run.result, run.ids)
             failure = honest_outcome(run)
+            _end(run, ledger, failure or "")
             if not dry:
                 if ident.resumed is not None and failure is None:
                     for earlier in {ident.resumed.last.run_id, ident.resumed.root}:
@@ -564,6 +489,42 @@ def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind:
                 journal.finish_run(run_id, "failed" if failure else "completed", failure or "")
             if failure:
                 raise RunFailed(f"{spec.name}: {failure}")
+
+
+def _end(run: StrategyRun, ledger: Ledger, error: str) -> None:
+    """Close the run's books (the ledger row, the sleeve after its fills) and publish its report.
+
+    On a failure this is best effort: the fills and the after-read may fail as the run did, and
+    the report is still published with what is known (what was placed, what rests, the error),
+    never masking the run's own error.
+    """
+    from flows import report
+
+    result = run.result
+    status, _ = report.run_status(run, error)
+    result.status = status
+    closing = None
+    assert run.books is not None, "the books are opened before the body runs"
+    try:
+        if error and not run.dry and result.orders and not result.fills:
+            result.fills = run.fills(result.orders)
+        closing = close_books(run.books, run.plan, result.fills, run.venue, ledger, dry=run.dry, status=status,
+                              kind=run.spec.strategy.kind, run_id=run.run_id, venue_label=result.venue,
+                              intended=len(run.plan.orders), placed=len(result.placed),
+                              filled_orders=sum(1 for o in result.orders if o.filled > 0), detail=error)
+        result.balances_after = {c: closing.own_after.get(c, ZERO) for c in run.books.ccys}
+        result.weights_after = dict(closing.weights_after)
+    except Exception as exc:  # noqa: BLE001 - the report must still say what happened
+        if not error:
+            raise
+        run.log.warning("could not value the account after the failure: %s", " ".join(str(exc).split())[:300])
+    try:
+        view = report.publish(run, closing, result.fills, error)
+        result.figures = dict(figures(view))
+    except Exception as exc:  # noqa: BLE001
+        if not error:
+            raise
+        run.log.warning("could not publish the report of the failed run: %s", " ".join(str(exc).split())[:300])
 
 
 def run_strategy(kind: str, spec_path: str, dry_run: bool | None = None, confirm_live: bool = False,

@@ -55,6 +55,7 @@ from okx_strategies.fields import show as _show
 from okx_strategies.pipeline import instrument_problems
 from okx_strategies.plan import RiskLimits
 from okx_strategies.registry import strategies
+from okx_strategies.sleeve import Capital
 from okx_wire.errors import ConfigurationError
 from okx_wire.hosts import is_okx_host, normalized_host
 from okx_wire.models import Instrument
@@ -134,6 +135,8 @@ class Spec(Strict):
     credentials: Credentials = Field(default_factory=Credentials)
     dry_run: bool = False
     risk: Risk = Field(default_factory=Risk)
+    #: The spec's own part of a shared account (``okx_strategies.sleeve``); None: what no sleeve holds.
+    capital: Capital | None = None
     strategy: Strategy
 
     @model_validator(mode="after")

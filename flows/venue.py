@@ -48,6 +48,19 @@ class ResolvedVenue:
     embedded: bool = False
     simulator: Any = None  # okx_sim.embedded.SimulatorHandle when embedded
 
+    def account(self, uid: str) -> str:
+        """The account digest: where (this venue) and whose (OKX ``uid``) -- never the key itself."""
+        from okx_wire.journal import account_id
+
+        if self.embedded and self.simulator is not None:
+            where = f"sim:{self.simulator.config.state_path}"
+        else:
+            from urllib.parse import urlsplit
+
+            where = (urlsplit(self.credentials.get_client().base_url).netloc.lower()
+                     + (":demo" if self.credentials.demo else ""))
+        return account_id(where, uid)
+
 
 def sim_state_path() -> Path:
     """The embedded simulator's state file: the settings' ``sim_state`` or the per-user default."""

@@ -30,7 +30,7 @@ from okx_cli.errors import PROG, UserError
 
 #: Command -> module of this package implementing it.
 COMMANDS = {"validate": "validate", "plan": "plan", "run": "run", "check-key": "check_key", "sim": "sim",
-            "limits": "limits"}
+            "limits": "limits", "report": "report"}
 #: Commands that take their own arguments (parsed by the command itself).
 _OWN_ARGUMENTS = ("sim", "limits")
 

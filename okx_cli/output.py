@@ -58,11 +58,26 @@ def print_weights(before: dict[str, Decimal], after: dict[str, Decimal] | None, 
         print(line, file=out)
 
 
+def print_books(books: Any, out: TextIO) -> None:
+    """Whose money a plan trades: the account's value and the spec's sleeve (or no sleeve)."""
+    from okx_reports.units import money
+
+    quote = books.quote
+    print(f"Account value: {money(books.account_before.equity, quote)}"
+          + (f" ({money(books.account_before.frozen, quote)} frozen)" if books.account_before.frozen else ""), file=out)
+    if books.capital is not None:
+        print(f"Sleeve ({books.capital.text().replace('=', ' ')}): {money(books.value_before, quote)}", file=out)
+    else:
+        print(f"No capital set: trades what no sleeve holds, {money(books.value_before, quote)}", file=out)
+
+
 def print_result(result: Any, out: TextIO) -> None:
-    """The readable summary of a ``FlowResult``: plan, orders, fills, weights before/after."""
+    """The readable summary of a ``FlowResult``: status, key figures, plan, orders, fills, weights."""
     mode = "DRY RUN: nothing was sent" if result.dry_run else "orders sent"
     print(f"\n{result.spec_name} ({result.kind}) on {result.venue}: {mode}", file=out)
-    print(f"flow run {result.flow_run_id}", file=out)
+    print(f"flow run {result.flow_run_id}" + (f" · {result.status.upper()}" if result.status else ""), file=out)
+    for label, text in result.figures.items():
+        print(f"  {label + ':':<30} {text}", file=out)
     print_plan(result.plan, out)
     if result.placements:
         adopted = sum(p.adopted for p in result.placed)

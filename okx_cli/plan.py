@@ -2,7 +2,8 @@
 
 It runs the pipeline the flows run (``okx_strategies.pipeline``) through the direct binding
 (``okx_strategies.direct.DirectVenue``): the same reads and the same planner, so the preview
-is what a run would compute from the same balances and books.
+is what a run would compute from the same balances and books, on the same sleeve (read from
+the ledger, never written: a plan opens no sleeve).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from okx_cli.output import print_plan, print_weights, strategy_list
+from okx_cli.output import print_books, print_plan, print_weights, strategy_list
 
 
 def add_parser(sub: Any) -> None:
@@ -26,7 +27,9 @@ def invoke(args: argparse.Namespace, extra: list[str] | None = None, out: TextIO
     from flows.spec import SpecError, load_spec
     from flows.venue import resolve_venue
     from okx_strategies import pipeline
+    from okx_strategies.accounting import open_books
     from okx_strategies.direct import DirectVenue
+    from okx_wire.ledger import open_ledger
 
     out = out or sys.stdout
     spec = load_spec(args.spec)
@@ -35,8 +38,12 @@ def invoke(args: argparse.Namespace, extra: list[str] | None = None, out: TextIO
         venue = DirectVenue(where.credentials.get_client(), where.label)
         instruments = pipeline.checked_instruments(venue, spec, lambda problems: SpecError(
             [f"{args.spec}: {p}" for p in problems]))
-        plan = pipeline.plan(spec, pipeline.market(venue, spec, instruments))
+        snapshot = pipeline.market(venue, spec, instruments)
+        account = where.account(venue.client.account_config().uid)
+        books, snapshot = open_books(spec, snapshot, open_ledger(), venue, account, dry=True, capital=spec.capital)
+        plan = pipeline.plan(spec, snapshot)
         print(f"{spec.name} ({spec.strategy.kind}) on {where.label}: plan only, nothing sent", file=out)
+        print_books(books, out)
         print_plan(plan, out)
         print_weights(plan.weights_before, None, plan.targets, out)
     return 0

@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from okx_strategies.fields import Amount, Bps, InstId, problem, show
 from okx_strategies.plan import FeeRate, Plan, PlannedOrder, RiskLimits
-from okx_wire.models import BookLevel, Fill, Instrument, Order, OrderBook, Ticker, TradeFee
+from okx_wire.models import Balance, BookLevel, Fill, Instrument, Order, OrderBook, Ticker, TradeFee
 from okx_wire.orders import OrderRequest
 from okx_wire.placement import Placement, SendLog
 
@@ -108,13 +108,18 @@ class StrategySpec(Strict):
 class Market:
     """What the venue said before planning, so a plan is a pure function of it: live instruments,
     available balances, every instrument's ticker (from one ``market/tickers`` read), the books
-    read where depth was needed, and the account's fee rate per instrument."""
+    read where depth was needed, and the account's fee rate per instrument.
+
+    ``balances`` is what the plan may trade: the spec's available funds (its sleeve's share, when
+    the spec owns one). ``sheet`` is the whole account as the venue reported it (every currency,
+    available and frozen), which the reports value; the planners never read it."""
 
     instruments: Mapping[str, Instrument]
     balances: Mapping[str, Decimal]
     books: Mapping[str, OrderBook]
     tickers: Mapping[str, Ticker]
     fees: Mapping[str, FeeRate]
+    sheet: Balance | None = None
 
     def top(self, inst_id: str) -> OrderBook | None:
         """The instrument's top of book: its book when one was read, else its ticker's best bid
@@ -157,10 +162,12 @@ def fee_rate_of(fee: TradeFee, source: str) -> FeeRate:
 class Venue(Protocol):
     """The exchange as a run uses it; every method is one OKX read or write (or one batch).
 
-    ``tickers`` is every instrument's ticker of a type, keyed by instId (one ``market/tickers``
-    read). ``fee_rates`` is the account's fee rate for each of ``inst_ids``; OKX sets the spot
-    tier per instrument type, so a binding answers it with one ``account/trade-fee`` read (and
-    reads it at most once per run: that endpoint's budget is 5 requests per 2 s).
+    ``balance_sheet`` is the whole account (one unfiltered ``account/balance`` read: every
+    currency held, available and frozen). ``tickers`` is every instrument's ticker of a type,
+    keyed by instId (one ``market/tickers`` read). ``fee_rates`` is the account's fee rate for
+    each of ``inst_ids``; OKX sets the spot tier per instrument type, so a binding answers it with
+    one ``account/trade-fee`` read (and reads it at most once per run: that endpoint's budget is 5
+    requests per 2 s).
     """
 
     label: str
@@ -168,6 +175,8 @@ class Venue(Protocol):
     def instruments(self) -> list[Instrument]: ...
 
     def balances(self, ccys: Sequence[str]) -> dict[str, Decimal]: ...
+
+    def balance_sheet(self) -> Balance: ...
 
     def books(self, inst_ids: Sequence[str], depth: int) -> dict[str, OrderBook]: ...
 

@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import Any, Final, TypeVar
 
 from okx_strategies.base import fee_rate_of
 from okx_strategies.plan import FeeRate
 from okx_wire import placement
 from okx_wire.errors import OkxError, OrderNotFound
-from okx_wire.models import Fill, Instrument, Order, OrderBook, Ticker, TradeFee
+from okx_wire.models import Balance, Fill, Instrument, Order, OrderBook, Ticker, TradeFee
 from okx_wire.orders import OrderRequest
 
 #: OKX's page size on orders-pending.
 PENDING_PAGE = 100
+
+T = TypeVar("T")
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -35,18 +38,81 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError))
 
 
+def _read_one(read: Callable[[], T]) -> T | Exception:
+    """``read()``, or the transient failure it met (anything else is raised)."""
+    try:
+        return read()
+    except Exception as exc:  # noqa: BLE001 - only transient failures are kept
+        if not is_transient(exc):
+            raise
+        return exc
+
+
+#: From this many orders in one poll on, their final states are looked up in the account's order
+#: history (100 a request) before any order is read on its own (one request each).
+HISTORY_FROM: Final = 10
+#: OKX's page size on orders-history.
+HISTORY_PAGE: Final = 100
+
+
+def _final_from_history(client: Any, wanted: Mapping[str, str]) -> dict[str, Order]:
+    """The orders of ``wanted`` (ordId -> instId) that the account's order history (the last 7
+    days' final orders, newest ordId first) already lists; ``{}`` when it cannot be read.
+
+    Pages are followed by OKX's ``after`` cursor until every wanted order is found or the pages
+    pass the oldest wanted ordId (the history is ordered by ordId), and for at most
+    ``len(wanted) / 100 + 2`` pages: a busy account's other orders never turn this into more
+    requests than reading each order would be. What is not found is read on its own."""
+    try:
+        oldest = min(int(ord_id) for ord_id in wanted)
+    except ValueError:  # not OKX's numeric ids: no order to compare the pages with
+        return {}
+    found: dict[str, Order] = {}
+    after: str | None = None
+    for _ in range(len(wanted) // HISTORY_PAGE + 2):
+        page = _read_one(partial(client.request, "GET", "/api/v5/trade/orders-history",
+                                 params={"instType": "SPOT", "after": after, "limit": HISTORY_PAGE}))
+        if isinstance(page, Exception):
+            return found  # a transient failure: what is missing is read on its own
+        for item in page:
+            if item.get("ordId") in wanted and item.get("instId") == wanted[item["ordId"]]:
+                order = Order.model_validate(item)
+                if order.is_final:
+                    found[order.ord_id] = order
+        last = str(page[-1].get("ordId", "")) if page else ""
+        if len(page) < HISTORY_PAGE or len(found) == len(wanted) or not last.isdigit() or int(last) <= oldest:
+            break
+        after = last
+    return found
+
+
 def read_order_states(client: Any, refs: Sequence[tuple[str, str]]) -> list[Order | Exception]:
-    """Each order's state, one read per order; a transient failure of one read is returned in
-    its place (the caller polls again), anything else is raised."""
-    states: list[Order | Exception] = []
-    for inst_id, ord_id in refs:
-        try:
-            states.append(client.order(inst_id, ord_id=ord_id))
-        except Exception as exc:  # noqa: BLE001 - only transient failures are kept
-            if not is_transient(exc):
-                raise
-            states.append(exc)
-    return states
+    """Each order's state; a transient failure of one read is returned in its place (the caller
+    polls again), anything else is raised.
+
+    OKX has no batch read of orders by id, so each order is one ``trade/order`` request, except
+    that from ``HISTORY_FROM`` orders on, those already final are first taken from the account's
+    order history, 100 a request (the first poll after marketable orders are placed finds most
+    of them there: 200 orders are 2 requests, not 200). An order the history does not list
+    (still live, or not listed yet) is read on its own, so a stale or missing history only costs
+    requests, never a wrong state."""
+    found = _final_from_history(client, {o: i for i, o in refs}) if len(refs) >= HISTORY_FROM else {}
+    return [found[ord_id] if ord_id in found else _read_one(partial(client.order, inst_id, ord_id=ord_id))
+            for inst_id, ord_id in refs]
+
+
+#: Books read at once by one call (the client's connection pool is 16).
+BOOKS_IN_FLIGHT: Final = 16
+
+
+def read_books(client: Any, inst_ids: Sequence[str], depth: int) -> list[OrderBook | Exception]:
+    """Each instrument's book, up to ``BOOKS_IN_FLIGHT`` at once (the client's limiter spaces
+    them within the budget); a transient failure is returned in its place, anything else raised."""
+    if len(inst_ids) <= 1:
+        return [_read_one(partial(client.order_book, inst_id, depth)) for inst_id in inst_ids]
+    with ThreadPoolExecutor(max_workers=min(BOOKS_IN_FLIGHT, len(inst_ids))) as pool:
+        futures = [pool.submit(_read_one, partial(client.order_book, inst_id, depth)) for inst_id in inst_ids]
+        return [future.result() for future in futures]
 
 
 def all_pending_orders(client: Any, inst_id: str | None = None, inst_type: str = "SPOT") -> list[Order]:
@@ -100,13 +166,17 @@ class DirectVenue:
         balance = self.client.balance(list(ccys))
         return {ccy: balance.available(ccy) for ccy in ccys}
 
+    def balance_sheet(self) -> Balance:
+        return self.client.balance()
+
     def books(self, inst_ids: Sequence[str], depth: int) -> dict[str, OrderBook]:
-        # As the flow: every book at once (its task runner is an unbounded thread pool).
-        if len(inst_ids) <= 1:
-            return {i: self.client.order_book(i, depth) for i in inst_ids}
-        with ThreadPoolExecutor(max_workers=len(inst_ids)) as pool:
-            futures = {i: pool.submit(self.client.order_book, i, depth) for i in inst_ids}
-            return {i: f.result() for i, f in futures.items()}
+        # As the flow (tasks.get_order_books): several at once; no retries here, so a failure raises.
+        books: dict[str, OrderBook] = {}
+        for inst_id, book in zip(inst_ids, read_books(self.client, inst_ids, depth), strict=True):
+            if isinstance(book, Exception):
+                raise book
+            books[inst_id] = book
+        return books
 
     def book(self, inst_id: str, depth: int) -> OrderBook:
         return self.client.order_book(inst_id, depth)

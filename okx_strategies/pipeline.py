@@ -15,11 +15,14 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 from okx_strategies.base import BOOK_DEPTH, Market, Strategy, Venue
-from okx_strategies.plan import Plan, PlannedOrder
+from okx_strategies.plan import Plan, PlannedOrder, beyond_top
 from okx_strategies.registry import get
+from okx_strategies.sleeve import within_funds
+from okx_wire.endpoints import E
 from okx_wire.errors import AuthenticationError, OkxError, PermissionDenied
 from okx_wire.models import Fill, Instrument, Order, Ticker
 from okx_wire.orders import OrderRequest, client_order_id
@@ -95,32 +98,77 @@ def checked_instruments(venue: Venue, spec: Any, refuse: Callable[[list[str]], E
 
 def market(venue: Venue, spec: Any, instruments: Mapping[str, Instrument]) -> Market:
     """What the plan is made from: available balances (funds frozen in resting orders are neither
-    valued nor traded), every instrument's price, and the account's fee rates.
+    valued nor traded by the plan), every instrument's price, and the account's fee rates.
 
-    Prices come from one ``market/tickers`` read (best bid and ask of every spot instrument),
-    whatever the number of instruments: at 200 assets that is one request instead of 200 book
-    reads at 40 per 2 s. A book is read only where the ticker cannot stand for it:
+    Balances come from one unfiltered ``account/balance`` read (the whole account: the reports
+    value every currency held, frozen funds included, from the same read the plan trades from).
 
-    * where the strategy's planner reads beyond the best bid and ask (``Needs.depth``). The shipped
-      planners never do: a limit price is the mid moved by the slippage bound and rounded to the
-      tick, a size is a quote amount over the mid, and an order's notional bound
-      (``sz * max(px, mid)``) holds however many levels a marketable order sweeps up to its limit.
-      An order larger than the size shown at the best price therefore plans the same with or
-      without the book: what the book holds within the limit fills, the rest rests and ``settle``
-      cancels it. So order size alone never calls for a book;
-    * where the ticker has no best bid or no best ask (or the venue sent no ticker for it): the
-      book is read to price it, and a plan that still finds no two-sided market says so.
+    Prices come from one ``market/tickers`` read (best bid and ask, with their sizes, of every
+    spot instrument), whatever the number of instruments: at 200 assets one request instead of
+    200 book reads at 40 per 2 s. Fee rates: one ``fee_rates`` read for every instrument of the
+    spec (one ``account/trade-fee`` request: OKX sets the spot fee tier per instrument type).
 
-    Fee rates: one ``fee_rates`` read for every instrument of the spec (the bindings make it one
-    ``account/trade-fee`` request: OKX sets the spot fee tier per instrument type).
+    A book is read only where the ticker cannot stand for it:
+
+    * to price an instrument whose ticker has no best bid or no best ask (or that the venue sent
+      no ticker for); a plan that still finds no two-sided market says so;
+    * for depth, where an order's size needs it. Among the instruments the strategy names in
+      ``Needs.depth`` (the rebalance: all of its own), the plan is made from the tickers first;
+      an instrument whose marketable orders of one side add up to more than the size the ticker
+      shows at the best price on that side needs depth. Within that size an order fills at the
+      best price, and the ticker already says so: no book.
+
+    How much depth is worth reading follows from what the book is for. It decides nothing in the
+    plan: a limit price is the mid moved by the slippage bound, a size is a quote amount over the
+    mid, and an order's notional bound (``sz * max(px, mid)``) holds however many levels the
+    order sweeps up to its limit; what the book cannot fill within the limit rests, and ``settle``
+    cancels it. Prices stay the tickers' even where a book is read (every instrument valued at one
+    instant), so the orders are the same with or without the books. What a book adds is a
+    forecast: how much of the leg fills within its limit, at what average price, and a flag on a
+    leg it provably cannot fill (``plan.with_depth``: the leg's ``depth`` and its reason). That
+    forecast is worth one window of the ``market/books`` budget (``DEPTH_READS``: 40 per 2 s per
+    IP), not more. Up to 40 books need no wait on a fresh budget; every further 40 would hold every
+    order of the run back another 2 s (200 legs: 8 s, against about 3 s for the whole run without
+    them), the first books going stale while the last ones are read, to forecast fills that the
+    run reports exactly once it has traded. So the books read are those of the instruments with
+    the most quote value beyond their top of book, at most ``DEPTH_READS``, in one ``books`` call
+    of ``DEPTH_LEVELS`` levels (the budget counts requests, not levels). A leg beyond its top of
+    book whose book was not read says so in its reason: only its limit price bounds it.
     """
     need = spec.strategy.needs()
-    balances = venue.balances(need.ccys)
+    sheet = venue.balance_sheet()
+    balances = {ccy: sheet.available(ccy) for ccy in need.ccys}
     tickers = venue.tickers("SPOT")
-    depth = [i for i in need.inst_ids if i in need.depth or not _two_sided(tickers.get(i))]
-    books = venue.books(depth, BOOK_DEPTH) if depth else {}
-    return Market(instruments=instruments, balances=balances, books=books, tickers=tickers,
-                  fees=venue.fee_rates(need.inst_ids))
+    fees = venue.fee_rates(need.inst_ids)
+    unpriced = [i for i in need.inst_ids if not _two_sided(tickers.get(i))]
+    books = venue.books(unpriced, BOOK_DEPTH) if unpriced else {}
+    snapshot = Market(instruments=instruments, balances=balances, books=books, tickers=tickers, fees=fees,
+                      sheet=sheet)
+    deep = depth_wanted(spec, snapshot, need.depth) if need.depth else []
+    if not deep:
+        return snapshot
+    return replace(snapshot, books={**books, **venue.books(deep, DEPTH_LEVELS)})
+
+
+#: At most this many books are read for depth in one run: one window of the ``market/books``
+#: budget (per IP), so reading them never waits on the rate limiter (see ``market``).
+DEPTH_READS: Final = E.books.budget.limit if E.books.budget is not None else 40
+#: Levels per side of a book read for depth. The budget counts requests, not levels, so a depth
+#: read takes many: 100 levels reach a 100 bps limit on a market quoted in ticks of about 1 bp
+#: (most alts), and where they do not (a fine tick on a deep market) they usually cover the size.
+#: OKX serves up to 400, but parsing 400 costs 3 ms a book against 1 ms, for a forecast that is
+#: then seldom different; where the levels read end inside the limit the forecast says so.
+DEPTH_LEVELS: Final = 100
+
+
+def depth_wanted(spec: Any, snapshot: Market, candidates: Sequence[str]) -> list[str]:
+    """The instruments among ``candidates`` whose book is read for depth: the spec's plan from
+    ``snapshot`` (tickers), its marketable orders beyond the top of book, the most quote value
+    beyond it first, at most ``DEPTH_READS``; none that already has a book."""
+    wanted = set(candidates) - set(snapshot.books)
+    first = plan(spec, snapshot)
+    beyond = [inst_id for inst_id, _ in beyond_top(first.orders, snapshot.tops(sorted(wanted))) if inst_id in wanted]
+    return beyond[:DEPTH_READS]
 
 
 def _two_sided(ticker: Ticker | None) -> bool:
@@ -129,8 +177,9 @@ def _two_sided(ticker: Ticker | None) -> bool:
 
 
 def plan(spec: Any, snapshot: Market) -> Plan:
-    """The spec's plan from ``snapshot``: the strategy's own pure planner."""
-    return strategy_of(spec).plan(spec.strategy, spec.risk.limits(), snapshot)
+    """The spec's plan from ``snapshot``: the strategy's own pure planner, without any leg the
+    spec's funds (``snapshot.balances``: its sleeve) cannot pay for (``sleeve.within_funds``)."""
+    return within_funds(strategy_of(spec).plan(spec.strategy, spec.risk.limits(), snapshot), snapshot.balances)
 
 
 # -- placing, settling, fills ---------------------------------------------------------------------

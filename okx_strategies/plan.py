@@ -22,13 +22,13 @@ Conventions shared by every planner:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from okx_wire.models import Instrument, OrderBook
+from okx_wire.models import BookLevel, Instrument, OrderBook
 from okx_wire.orders import OrdType
 from okx_wire.precision import Side, format_decimal, round_price, round_size
 
@@ -86,6 +86,30 @@ class FeeRate:
 
 
 @dataclass(frozen=True)
+class DepthCheck:
+    """What the order book held for a marketable order within its limit price, as read before
+    placing (``with_depth``): a forecast of the fill, not a bound (the limit price is the bound).
+
+    ``fillable`` is the part of ``sz`` that the book's levels at or better than the limit price
+    hold, after the instrument's earlier orders of the same side in the plan took theirs (split
+    pieces are sent together and sweep one book); ``avg_px`` is its average price (None when
+    nothing fits). ``conclusive`` is False when every level read was within the limit and they
+    ran out before ``sz`` was covered: the book may hold more beyond the ``levels`` read, so
+    ``fillable`` is then a lower bound."""
+
+    sz: Decimal
+    fillable: Decimal
+    avg_px: Decimal | None
+    levels: int
+    conclusive: bool
+
+    @property
+    def short(self) -> bool:
+        """The book provably cannot fill the whole order within its limit price."""
+        return self.conclusive and self.fillable < self.sz
+
+
+@dataclass(frozen=True)
 class PlannedOrder:
     """One order to send. ``leg`` is letters/digits only: it becomes part of an OKX clOrdId."""
 
@@ -99,6 +123,8 @@ class PlannedOrder:
     reason: str
     #: When planned for a slice of time (TWAP): seconds after the run starts.
     at_s: Decimal | None = None
+    #: What the book held within ``px`` when one was read for this order (``with_depth``).
+    depth: DepthCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -694,3 +720,147 @@ def fee_text(plan: Plan) -> str:
     shown = ", ".join(f"{(rate * 100).normalize():f}%" for rate in rates) if len(rates) == 1 else ", ".join(
         f"{inst_id} {(rate * 100).normalize():f}%" for inst_id, rate in sorted(plan.fee_rates.items()))
     return shown + (f" ({plan.fee_source})" if plan.fee_source else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Depth: what a book holds within a marketable order's limit price
+
+
+def taken_levels(book: OrderBook, side: Side) -> list[BookLevel]:
+    """The side of ``book`` a marketable order of ``side`` takes from, best first (asks for a buy)."""
+    return list(book.asks if side == "buy" else book.bids)
+
+
+def top_size(book: OrderBook, side: Side) -> Decimal:
+    """The size shown at the best price on the side an order of ``side`` takes (0 if none)."""
+    levels = taken_levels(book, side)
+    return levels[0].sz if levels else ZERO
+
+
+def _marketable(order: PlannedOrder) -> bool:
+    return order.ord_type != "post_only" and order.px is not None
+
+
+def _sweeps(orders: Sequence[PlannedOrder]) -> dict[tuple[str, Side], Decimal]:
+    """Total size per (instrument, side) of the marketable orders: split pieces of one leg are
+    sent in one batch and take from one book together."""
+    total: dict[tuple[str, Side], Decimal] = {}
+    for order in orders:
+        if _marketable(order):
+            key = (order.inst_id, order.side)
+            total[key] = total.get(key, ZERO) + order.sz
+    return total
+
+
+def beyond_top(orders: Sequence[PlannedOrder], tops: Mapping[str, OrderBook]) -> list[tuple[str, Decimal]]:
+    """Instruments whose marketable orders take more than the size shown at the best price on
+    their side, with the quote value of the size beyond it (at the best price), largest first.
+
+    These are the only orders whose fill a book can tell more about than the ticker: an order
+    within the top size fills at the best price. ``tops`` is each instrument's top of book (its
+    ticker's best bid and ask are enough); an instrument without one is not listed."""
+    found: dict[str, Decimal] = {}
+    for (inst_id, side), sz in _sweeps(orders).items():
+        top = tops.get(inst_id)
+        levels = taken_levels(top, side) if top is not None else []
+        if not levels:
+            continue
+        excess = sz - levels[0].sz
+        if excess > 0:
+            found[inst_id] = found.get(inst_id, ZERO) + excess * levels[0].px
+    return sorted(found.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _fill_within(levels: Sequence[BookLevel], side: Side, px: Decimal, skip: Decimal,
+                 sz: Decimal) -> tuple[Decimal, Decimal, bool]:
+    """Size and quote value ``sz`` gets from ``levels`` at or better than ``px`` once ``skip``
+    (what earlier orders took) is gone, and whether the levels reached past ``px``."""
+    got = cost = ZERO
+    for level in levels:
+        if (side == "buy" and level.px > px) or (side == "sell" and level.px < px):
+            return got, cost, True
+        available = level.sz
+        if skip > 0:
+            used = min(skip, available)
+            skip -= used
+            available -= used
+        take = min(available, sz - got)
+        got += take
+        cost += take * level.px
+        if got >= sz:
+            return got, cost, True
+    return got, cost, False
+
+
+def check_depth(orders: Sequence[PlannedOrder], books: Mapping[str, OrderBook]) -> dict[str, DepthCheck]:
+    """Per leg, what its instrument's book holds within the leg's limit price (legs whose
+    instrument has a book in ``books``; post-only legs rest, so they are not checked). Legs of one
+    instrument and side take from the book in plan order."""
+    taken: dict[tuple[str, Side], Decimal] = {}
+    checks: dict[str, DepthCheck] = {}
+    for order in orders:
+        book = books.get(order.inst_id)
+        if book is None or order.px is None or not _marketable(order):
+            continue
+        key = (order.inst_id, order.side)
+        levels = taken_levels(book, order.side)
+        got, cost, conclusive = _fill_within(levels, order.side, order.px, taken.get(key, ZERO), order.sz)
+        taken[key] = taken.get(key, ZERO) + order.sz
+        checks[order.leg] = DepthCheck(sz=order.sz, fillable=got, avg_px=cost / got if got > 0 else None,
+                                       levels=len(levels), conclusive=conclusive)
+    return checks
+
+
+def _px_text(value: Decimal, like: Decimal) -> str:
+    """``value`` shown to ``like``'s decimal places (an average price next to its limit price)."""
+    exponent = like.as_tuple().exponent
+    places = exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return format_decimal(value.quantize(Decimal(1).scaleb(places - 2)))
+
+
+def depth_note(order: PlannedOrder, check: DepthCheck | None, top: OrderBook | None) -> str:
+    """One clause for the leg's reason: what its book holds within its limit, or, for a leg
+    beyond the top of book whose book was not read, that only its limit price bounds it ("" for
+    a leg within the top of book, which fills at the best price)."""
+    if order.px is None or not _marketable(order):
+        return ""
+    px = format_decimal(order.px)
+    sz = format_decimal(order.sz)
+    if check is None:
+        shown = top_size(top, order.side) if top is not None else ZERO
+        if top is None or order.sz <= shown:
+            return ""
+        best = "ask" if order.side == "buy" else "bid"
+        times = f"{(order.sz / shown).quantize(Decimal('0.1'))}x" if shown > 0 else "more than"
+        return (f"{times} the size at the best {best}; book not read: it fills up to the limit price {px}, and "
+                f"what does not fill is cancelled when the run settles")
+    avg = ""
+    if check.avg_px is not None:
+        avg = f" at {_px_text(check.avg_px, order.px)} on average"
+        mid = top.mid if top is not None else None
+        if mid is not None and mid > 0:
+            cost = (check.avg_px - mid if order.side == "buy" else mid - check.avg_px) / mid * BPS
+            avg += f" ({format_decimal(cost.quantize(Decimal('0.1')))} bps from mid)"
+    if check.fillable >= check.sz:
+        return f"the book fills it within the limit price {px}{avg}"
+    held = format_decimal(check.fillable)
+    if check.conclusive:
+        return (f"SHORT: the book holds only {held} of {sz} within the limit price {px}{avg}; the rest would rest "
+                f"until the run settles and then be cancelled")
+    return (f"the {check.levels} levels read hold {held} of {sz} within the limit price {px}{avg}, and the book "
+            f"may hold more beyond them")
+
+
+def with_depth(orders: Sequence[PlannedOrder], books: Mapping[str, OrderBook],
+               tops: Mapping[str, OrderBook]) -> list[PlannedOrder]:
+    """``orders`` with what the books say about their fill: ``depth`` set (``check_depth``) and
+    ``depth_note`` added to the reason. The orders themselves (size, price, notional) are
+    unchanged: the limit price is what bounds an order's cost; the book only forecasts its fill."""
+    checks = check_depth(orders, books)
+    out = []
+    for order in orders:
+        check = checks.get(order.leg)
+        note = depth_note(order, check, tops.get(order.inst_id))
+        out.append(order if not note and check is None
+                   else replace(order, depth=check, reason=f"{order.reason}; {note}" if note else order.reason))
+    return out

@@ -14,9 +14,10 @@ from typing import Literal
 
 from pydantic import ValidationInfo, field_validator
 
-from okx_strategies.base import Market, Needs, Run, Strategy, StrategySpec
+from okx_strategies.base import Market, Needs, Run, Strategy, StrategySpec, top_of_book
 from okx_strategies.fields import Amount, Band, Ccy, Weight, problem, show
-from okx_strategies.plan import Plan, RiskLimits, plan_rebalance
+from okx_strategies.plan import Plan, RiskLimits, plan_rebalance, with_depth
+from okx_wire.models import OrderBook
 
 
 class Rebalance(StrategySpec):
@@ -49,8 +50,9 @@ class Rebalance(StrategySpec):
         return self.quote_ccy
 
     def needs(self) -> Needs:
-        # Every book is still read: a leg's size may exceed what the top of book shows, and the
-        # rule for when a ticker alone is enough is not settled yet (see the README, figure 6).
+        # Every instrument may need depth (a leg may be larger than the size its ticker shows at
+        # the best price), but a book is read only for a leg that is: ``pipeline.market`` plans
+        # from the tickers first and reads the books of the legs beyond the top of book.
         ccys = sorted(self.targets)
         inst_ids = [f"{c}-{self.quote_ccy}" for c in ccys if c != self.quote_ccy]
         return Needs(ccys, inst_ids, self.quote_ccy, depth=list(inst_ids))
@@ -61,12 +63,25 @@ def plan(strategy: Rebalance, risk: RiskLimits, market: Market) -> Plan:
     fees = {inst_id: market.fee(inst_id) for inst_id in inst_ids}
     # Every order is marketable: the taker rate, the highest of them if the instruments differ.
     fee_rate = max(fee.taker for fee in fees.values())
-    found = plan_rebalance(balances=market.balances, books=market.tops(inst_ids), instruments=market.instruments,
+    # Priced from the tickers where they show a bid and an ask (every instrument valued at one
+    # instant, the one market/tickers read), else from the book read to price it: a book read for
+    # depth never moves a mid or an order, it only forecasts the fill.
+    tops: dict[str, OrderBook] = {}
+    for inst_id in inst_ids:
+        ticker = market.tickers.get(inst_id)
+        top = top_of_book(ticker) if ticker is not None else None
+        if top is None or top.mid is None or top.mid <= 0:
+            top = market.top(inst_id)
+        if top is not None:
+            tops[inst_id] = top
+    found = plan_rebalance(balances=market.balances, books=tops, instruments=market.instruments,
                            targets=strategy.targets, quote_ccy=strategy.quote_ccy, drift_band=strategy.drift_band,
                            min_trade_quote=strategy.min_trade_quote, risk=risk, fee_rate=fee_rate)
+    # What the books read for depth say about each leg's fill (the orders themselves are unchanged).
+    orders = with_depth(found.orders, market.books, tops)
     return Plan(kind="rebalance", fee_rates={inst_id: fee_rate for inst_id in inst_ids},
                 fee_source=", ".join(sorted({fee.source for fee in fees.values() if fee.source})),
-                orders=list(found.orders), skipped=list(found.skipped), quote_ccy=strategy.quote_ccy,
+                orders=orders, skipped=list(found.skipped), quote_ccy=strategy.quote_ccy,
                 mids=dict(found.mids), weights_before=dict(found.weights_before), targets=dict(found.targets),
                 drift=dict(found.drift), total_value=found.total_value, needs_trading=found.needs_trading,
                 drift_band=strategy.drift_band)

@@ -97,6 +97,7 @@ def execute(run: Run) -> None:
     strategy: Twap = run.strategy
     result, log = run.result, run.log
     instrument = run.instruments[strategy.inst_id]
+    base = strategy.inst_id.split("-", 1)[0]
     # Every slice is priced when its time comes (one the first look skipped may trade later).
     legs = [f"s{i + 1}" for i in range(strategy.slices)]
     total = strategy.total_size
@@ -119,6 +120,8 @@ def execute(run: Run) -> None:
         if wait > 0:
             time.sleep(wait)
         book = run.venue.book(strategy.inst_id, BOOK_DEPTH)
+        if book.mid is not None:
+            result.marks.append((book.ts or int(time.time() * 1000), strategy.inst_id, book.mid))
         found = twap_slice(strategy, run.risk.limits(), book, instrument, leg, sz, run_left)
         if isinstance(found, SkippedLeg):
             log.warning("slice %d/%d skipped: %s", i + 1, len(slices), found.reason)
@@ -139,8 +142,9 @@ def execute(run: Run) -> None:
             for placement in placements:
                 if not placement.ok:
                     result.notes.append(f"slice {leg} refused: {placement.error}")
+        verb = "sold" if strategy.side == "sell" else "bought"
         run.progress(100.0 * (i + 1) / len(slices), f"{run.spec_name}: {i + 1} of {len(slices)} slices, "
-                                                     f"{format_decimal(done)} {strategy.inst_id} done")
+                     f"{format_decimal(done)} of {format_decimal(strategy.total_size)} {base} {verb}")
     result.fills = run.fills(result.orders)
 
 

@@ -25,7 +25,7 @@ from prefect.context import FlowRunContext, TaskRunContext
 from prefect.logging import get_run_logger
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from okx_strategies.direct import all_pending_orders, read_order_states
+from okx_strategies.direct import all_pending_orders, read_books, read_order_states
 from okx_tasks.blocks import OkxCredentials
 from okx_tasks.retry import JITTER, READ_RETRY_DELAYS, TRADE_RETRY_DELAYS, retry_transient
 from okx_wire import placement
@@ -125,6 +125,31 @@ def get_order_book(credentials: OkxCredentials, inst_id: str, depth: int = 1) ->
         The book (bids and asks, best first).
     """
     return credentials.get_client().order_book(inst_id, depth)
+
+
+@task(name="okx-order-books", task_run_name="order-books", **READ)
+def get_order_books(credentials: OkxCredentials, inst_ids: Sequence[str],
+                    depth: int = 1) -> list[OrderBook | Exception]:
+    """Several instruments' order books, read at once in one task run (a task run per book
+    costs more than the book: about 14 ms to submit each, 0.5 s for 40).
+
+    A transient failure of one read comes back in that book's place instead of failing the
+    task, so one bad answer does not repeat every read: ``PrefectVenue.books`` reads that book
+    again through ``get_order_book`` (with its retries).
+
+    Args:
+        credentials: the key and venue.
+        inst_ids: the instruments, e.g. ``["BTC-USDT", "ETH-USDT"]``.
+        depth: price levels per side.
+
+    Returns:
+        Per instrument, in order: its book, or the transient error its read met.
+    """
+    books = read_books(credentials.get_client(), inst_ids, depth)
+    failed = sum(isinstance(b, Exception) for b in books)
+    _logger().info("%d order book(s) read, %d level(s) deep%s", len(books) - failed, depth,
+                   f"; {failed} read(s) failed, read again on their own" if failed else "")
+    return books
 
 
 @task(name="okx-ticker", task_run_name="ticker-{inst_id}", **READ)
@@ -333,8 +358,11 @@ def get_order_states(credentials: OkxCredentials, refs: Sequence[tuple[str, str]
         Per order, in order: its state, or the transient error its read met.
     """
     states = read_order_states(credentials.get_client(), refs)
+    failed = sum(isinstance(s, Exception) for s in states)
     final = sum(isinstance(s, Order) and s.is_final for s in states)
-    _logger().info("%d of %d order(s) final", final, len(states))
+    # A failed read says nothing about its order: counted apart, not as "not final".
+    _logger().info("%d of %d order(s) final%s", final, len(states) - failed,
+                   f"; {failed} read(s) failed, polled again" if failed else "")
     return states
 
 

@@ -15,7 +15,7 @@ from okx_strategies.direct import spot_fee_rates
 from okx_strategies.plan import FeeRate
 from okx_tasks import tasks
 from okx_tasks.blocks import OkxCredentials
-from okx_wire.models import Fill, Instrument, Order, OrderBook, Ticker, TradeFee
+from okx_wire.models import Balance, Fill, Instrument, Order, OrderBook, Ticker, TradeFee
 from okx_wire.orders import OrderRequest
 from okx_wire.placement import Placement, SendLog
 
@@ -40,9 +40,21 @@ class PrefectVenue:
         balance = tasks.get_balance(self.credentials, list(ccys))
         return {ccy: balance.available(ccy) for ccy in ccys}
 
+    def balance_sheet(self) -> Balance:
+        return tasks.get_balance(self.credentials)
+
     def books(self, inst_ids: Sequence[str], depth: int) -> dict[str, OrderBook]:
-        futures = {inst_id: tasks.get_order_book.submit(self.credentials, inst_id, depth) for inst_id in inst_ids}
-        return {inst_id: future.result() for inst_id, future in futures.items()}
+        # One task run reads them all at once; a book whose read failed (transiently) is read
+        # again by a task of its own, with the read retries, so one bad answer fails nothing.
+        if len(inst_ids) == 1:
+            return {inst_ids[0]: self.book(inst_ids[0], depth)}
+        read = dict(zip(inst_ids, tasks.get_order_books(self.credentials, list(inst_ids), depth), strict=True)
+                    ) if inst_ids else {}
+        books = {inst_id: book for inst_id, book in read.items() if not isinstance(book, Exception)}
+        again = {inst_id: tasks.get_order_book.submit(self.credentials, inst_id, depth)
+                 for inst_id in inst_ids if inst_id not in books}
+        books.update({inst_id: future.result() for inst_id, future in again.items()})
+        return {inst_id: books[inst_id] for inst_id in inst_ids}
 
     def book(self, inst_id: str, depth: int) -> OrderBook:
         return tasks.get_order_book(self.credentials, inst_id, depth)

@@ -171,7 +171,7 @@ class Journal:
         self.url = url
         try:
             self._engine: Engine = _engine(url)
-            _create_tables(self._engine)
+            create_tables(self._engine, _metadata)
         except sa.exc.ArgumentError as exc:
             raise ConfigurationError(f"journal URL is not a database URL ({exc.__class__.__name__}) -- set "
                                      f"{ENV_JOURNAL_URL} to e.g. sqlite:////path/journal.sqlite3") from None
@@ -186,6 +186,11 @@ class Journal:
 
     def __repr__(self) -> str:
         return f"Journal({self.display_url!r})"
+
+    @property
+    def engine(self) -> Engine:
+        """The store's engine: the ledger (``okx_wire.ledger``) keeps its tables in the same database."""
+        return self._engine
 
     def close(self) -> None:
         """Release the engine's pooled connections (a journal from ``open_journal`` stays open)."""
@@ -356,8 +361,8 @@ def _intent_row(run_id: str, leg: str, order: OrderRequest) -> dict[str, Any]:
 _SCHEMA_LOCK = 0x6F6B78666C6F7773  # "okxflows": the advisory lock that serialises schema creation
 
 
-def _create_tables(engine: Engine) -> None:
-    """Create the journal's tables once, however many workers open a fresh database at once.
+def create_tables(engine: Engine, metadata: sa.MetaData) -> None:
+    """Create ``metadata``'s tables once, however many workers open a fresh database at once.
 
     ``create_all`` checks, then creates: two workers can both see no table and the second CREATE
     fails. SQLite makes ``CREATE ... IF NOT EXISTS`` atomic under its write lock. PostgreSQL does
@@ -367,7 +372,7 @@ def _create_tables(engine: Engine) -> None:
     with engine.begin() as db:
         if engine.dialect.name == "postgresql":
             db.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
-        for table in _metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             db.execute(sa.schema.CreateTable(table, if_not_exists=True))
             for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
                 db.execute(sa.schema.CreateIndex(index, if_not_exists=True))

@@ -60,12 +60,16 @@ def test_rebalance_moves_weights_into_band_sells_first_and_publishes_artifacts(s
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
             flow_run_id=ArtifactFilterFlowRunId(any_=[result.flow_run_id])))
     keys = {a.key for a in artifacts}
-    assert {f"core-rebalance-{k}" for k in ("plan", "orders", "fills", "balances", "drift", "summary")} <= keys
-    summary = next(a for a in artifacts if a.key == "core-rebalance-summary")
-    assert "core-rebalance" in str(summary.data)
+    assert {"core-rebalance-report", "core-rebalance-fills"} <= keys
+    assert any(k.startswith("okx-account-") for k in keys)
+    # Created in the flow run itself: no task run exists only to publish an artifact.
+    assert all(a.task_run_id is None for a in artifacts if a.key)
+    report = next(a for a in artifacts if a.key == "core-rebalance-report")
+    assert "> **COMPLETED**" in str(report.data)
     # The plan counted the account's own fee (the simulator's default tier: OKX's Lv1 spot rates).
     assert set(plan.fee_rates.values()) == {Decimal("0.001")}
-    assert "- fee rate planned with: 0.1% (the account's SPOT fee tier Lv1)" in str(summary.data)
+    assert "at 0.1% (the account's SPOT fee tier Lv1)" in str(report.data)
+    assert result.status == "completed" and result.figures["Account value"].endswith(" this run)")
 
 
 def test_the_plan_counts_the_fee_tier_the_account_reports(sim, spec_file):
@@ -77,18 +81,14 @@ def test_the_plan_counts_the_fee_tier_the_account_reports(sim, spec_file):
     assert result.plan.fee_source == "the account's SPOT fee tier Lv5"
 
 
-def test_the_summary_tells_scaled_legs_from_skipped_ones():
-    from flows.common import FlowResult, summary_markdown
+def test_the_report_tells_scaled_legs_from_skipped_ones():
+    from flows.report import skipped_lines
     from okx_strategies.plan import Plan, SkippedLeg
 
     plan = Plan(kind="rebalance", skipped=[SkippedLeg("ETH", "ETH-USDT", "ETH-USDT: buy scaled down ...", scaled=True),
-                                           SkippedLeg("SOL", "SOL-USDT", "SOL-USDT: not in the allowed instruments")],
-                fee_rates={"ETH-USDT": Decimal("0.001"), "SOL-USDT": Decimal("0.001")}, fee_source="test")
-    text = summary_markdown(FlowResult(spec_name="s", kind="rebalance", venue="sim", flow_run_id="r", dry_run=True,
-                                       plan=plan))
-    assert "- scaled ETH: ETH-USDT: buy scaled down ..." in text
-    assert "- skipped SOL: SOL-USDT: not in the allowed instruments" in text
-    assert "- fee rate planned with: 0.1% (test)" in text
+                                           SkippedLeg("SOL", "SOL-USDT", "SOL-USDT: not in the allowed instruments")])
+    assert skipped_lines(plan) == ["scaled ETH: ETH-USDT: buy scaled down ...",
+                                   "not traded SOL: SOL-USDT: not in the allowed instruments"]
 
 
 def test_dry_run_places_nothing(sim, spec_file):
@@ -96,7 +96,17 @@ def test_dry_run_places_nothing(sim, spec_file):
     assert result.dry_run and result.plan.orders
     assert result.placements == [] and result.orders == []
     assert sim.exchange.all_orders() == []
-    assert result.balances_after == result.balances_before
+    # "after" is projected (every order filled at its limit), under the dry run's own keys
+    assert result.status == "dry run" and result.balances_after != result.balances_before
+    for ccy, target in result.plan.targets.items():
+        assert abs(result.weights_after[ccy] - target) <= abs(result.weights_before[ccy] - target)
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[result.flow_run_id])))
+    keys = {a.key for a in artifacts}
+    assert "core-rebalance-dry-run-report" in keys and "core-rebalance-report" not in keys
+    report = next(a for a in artifacts if a.key == "core-rebalance-dry-run-report")
+    assert "**DRY RUN**" in str(report.data) and "projected" in str(report.data)
 
 
 def test_spec_dry_run_flag_and_its_override(sim, spec_file):

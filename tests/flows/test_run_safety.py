@@ -40,13 +40,27 @@ def _account_runs(spec_name: str) -> list[Any]:
     return list(rows)
 
 
-def test_a_run_whose_orders_are_all_refused_fails(sim, spec_file):
-    path = spec_file("dca", strategy={"quote_amount": 5_000_000}, risk={"max_order_notional": 10_000_000,
-                                                                      "max_run_notional": 10_000_000})
+def test_a_run_whose_orders_are_all_refused_fails(sim, spec_file, monkeypatch):
+    # The planner leaves out what the spec cannot pay for; let this order through so that the
+    # exchange is the one refusing it (51008, insufficient balance).
+    from okx_strategies import pipeline as planning
+
+    monkeypatch.setattr(planning, "within_funds", lambda plan, balances: plan)
+    path = spec_file("dca", capital=None, strategy={"quote_amount": 5_000_000},
+                     risk={"max_order_notional": 10_000_000, "max_run_notional": 10_000_000})
     with pytest.raises(RunFailed, match="none placed"):
         dca(spec_path=str(path))
     [run] = _account_runs("btc-dca")
     assert run.status == "failed" and "none placed" in run.detail
+
+
+def test_a_leg_the_sleeve_cannot_pay_for_is_left_out_not_sent(sim, spec_file):
+    path = spec_file("dca", strategy={"quote_amount": 5_000}, risk={"max_order_notional": 10_000,
+                                                                   "max_run_notional": 10_000})
+    result = dca(spec_path=str(path))  # capital: quote 3000
+    assert result.plan.orders == [] and sim.exchange.all_orders() == []
+    assert "the spec holds only 3000 USDT" in result.plan.skipped[-1].reason
+    assert result.status == "nothing to do"
 
 
 def test_nothing_to_do_is_a_success(sim, spec_file):
@@ -56,7 +70,7 @@ def test_nothing_to_do_is_a_success(sim, spec_file):
 
 
 def test_orders_an_earlier_run_left_resting_are_cancelled_before_planning(sim, spec_file):
-    path = spec_file("rebalance", **ROOMY)
+    path = spec_file("rebalance", capital=None, **ROOMY)  # no sleeve: the whole account is the spec's
     spec = load_spec(path)
     orphan = _client(sim).place_order(OrderRequest(inst_id="BTC-USDT", side="buy", ord_type="limit",
                                                    sz=Decimal("0.5"), px=Decimal("1000"), cl_ord_id="orphan1",

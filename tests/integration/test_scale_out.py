@@ -6,9 +6,11 @@ against an ``okx-flows sim`` process that enforces OKX's rate limits, every work
 one Redis-held budget (``okx-flows limits apply``).
 
 Trading runs of one account take turns (the account lock, a global concurrency limit on this
-server); the two big rebalances run as dry runs, which read every book and do not take the
-account, so they overlap and drive the shared book budget. Every run writes the run journal in
-the server's PostgreSQL.
+server); the two big rebalances run as dry runs, which do not take the account, so they overlap
+and drive the shared book budget: every leg of theirs is larger than any top of book the
+simulator shows, so each reads the book of every one of its 24 legs for depth (a rebalance reads
+a book only for a leg beyond its top of book, ``okx_strategies.pipeline.market``). Every run
+writes the run journal in the server's PostgreSQL.
 
 Checked through Prefect's client API: every run Completed, each published its artifacts, no task
 was retried; through the simulator: it refused nothing, and the shared budget was really used;
@@ -31,14 +33,18 @@ from tests.support.stack import ROOT, Stack, api_client
 
 pytestmark = pytest.mark.integration
 
-ASSETS_PER_SPEC = 24  # two specs at once want 48+ order books in a burst: more than 40 per 2 s
+ASSETS_PER_SPEC = 24  # two specs at once want 48 order books in a burst: more than 40 per 2 s
+#: Each leg's share of the 2,000,000 USDT account: 40,000 USDT, more than the simulator ever shows
+#: at a best price (a level holds 25,000 USD times 0.05 to 1.5), so every leg reads its book.
+LEG_WEIGHT = Decimal("0.02")
 
 
 def big_rebalance_spec(path: Path, name: str, assets: list[str]) -> Path:
-    weight = Decimal("0.01")
+    weight = LEG_WEIGHT
     spec = {
         "name": name, "venue": "sim",
-        "risk": {"max_order_notional": 50000, "max_run_notional": 500000,
+        # No cap scales a leg back under its top of book: 24 legs of 40,000 fit both limits.
+        "risk": {"max_order_notional": 50000, "max_run_notional": 1000000,
                  "allowed_instruments": [f"{a}-USDT" for a in assets], "max_slippage_bps": 100},
         "strategy": {"kind": "rebalance", "quote_ccy": "USDT",
                      "targets": {**{a: str(weight) for a in assets},

@@ -122,10 +122,10 @@ class _MarketClient:
         self._tickers = tickers
         self.calls: list[tuple[str, Any]] = []
 
-    def balance(self, ccys: list[str]) -> Any:
+    def balance(self, ccys: list[str] | None = None) -> Any:
         from okx_wire.models import Balance
 
-        self.calls.append(("balance", tuple(ccys)))
+        self.calls.append(("balance", tuple(ccys or ())))
         return Balance.model_validate({"details": [{"ccy": "USDT", "availBal": "100000"},
                                                    {"ccy": "BTC", "availBal": "1"}, {"ccy": "ETH", "availBal": "10"}]})
 
@@ -199,14 +199,15 @@ def test_a_book_is_read_only_where_the_ticker_cannot_price() -> None:
     assert market.top("ETH-USDT") is market.books["ETH-USDT"]
 
 
-def test_a_rebalance_reads_the_book_of_every_leg() -> None:
-    """A leg may be larger than the top of book: until a depth rule is settled, every book is read."""
+def test_a_rebalance_reads_only_the_books_of_legs_beyond_the_top_of_book() -> None:
+    """BTC's sell (0.022) is within the 5 the ticker shows at the best bid; ETH's buy (12) is
+    not: only ETH's book is read (tests/okx_strategies/test_depth.py has the rule in detail)."""
     from okx_strategies.direct import DirectVenue
 
     client = _MarketClient([_ticker("BTC-USDT", "89999.99", "90000.01"), _ticker("ETH-USDT", "2999.99", "3000.01")])
     market = pipeline.market(DirectVenue(client), _rebalance_spec(), _instruments())
-    assert sorted(arg for name, arg in client.calls if name == "order_book") == ["BTC-USDT", "ETH-USDT"]
-    assert set(market.books) == {"BTC-USDT", "ETH-USDT"}
+    assert [arg for name, arg in client.calls if name == "order_book"] == ["ETH-USDT"]
+    assert set(market.books) == {"ETH-USDT"}
 
 
 def test_a_plan_priced_by_tickers_is_the_plan_priced_by_books() -> None:
@@ -223,8 +224,14 @@ def test_a_plan_priced_by_tickers_is_the_plan_priced_by_books() -> None:
     balances = {"USDT": Decimal(100000), "BTC": Decimal(1), "ETH": Decimal(10)}
     by_books = pipeline.plan(spec, Market(_instruments(), balances, books, {}, fees))
     by_tickers = pipeline.plan(spec, Market(_instruments(), balances, {}, tickers, fees))
-    assert by_tickers.orders and by_tickers.orders == by_books.orders
+    def trades(plan: Any) -> list[tuple[Any, ...]]:
+        return [(o.leg, o.inst_id, o.side, o.ord_type, o.sz, o.px, o.notional) for o in plan.orders]
+
+    assert by_tickers.orders and trades(by_tickers) == trades(by_books)
     assert by_tickers.mids == by_books.mids
+    # The books only add what they say about each leg's fill.
+    assert all(o.depth is not None for o in by_books.orders)
+    assert all(o.depth is None for o in by_tickers.orders)
     assert by_tickers.fee_rates == {"BTC-USDT": Decimal("0.001"), "ETH-USDT": Decimal("0.001")}
 
 

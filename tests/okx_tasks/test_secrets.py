@@ -11,15 +11,18 @@ from pathlib import Path
 
 import pytest
 from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
 from prefect.context import FlowRunContext
 from prefect.logging.handlers import APILogHandler
 
+from okx_reports.run_report import AccountView, HoldingView, render_account
 from okx_sim import SimConfig, running_simulator
 from okx_sim.config import ApiKeySpec
 from okx_strategies import pipeline
-from okx_tasks import artifacts, tasks
+from okx_strategies.valuation import value_account
+from okx_tasks import tasks
 from okx_tasks.blocks import OkxCredentials, drop_cached_clients
 from okx_tasks.venue import PrefectVenue
 from okx_wire.orders import OrderRequest, client_order_id
@@ -39,7 +42,7 @@ def every_task(block_name: str) -> list[str]:
     config = tasks.get_account_config(block)
     book = tasks.get_order_book(block, "BTC-USDT", 5)
     tasks.get_ticker(block, "BTC-USDT")
-    tasks.get_tickers(block)
+    tickers = {t.inst_id: t for t in tasks.get_tickers(block)}
     inst = tasks.get_instruments(block, "SPOT", "BTC-USDT")[0]
     low = (book.best_bid * Decimal("0.7")).quantize(inst.tick_sz)
     resting = tasks.place_order(block, OrderRequest(inst_id="BTC-USDT", side="buy", ord_type="limit",
@@ -60,11 +63,17 @@ def every_task(block_name: str) -> list[str]:
     headers = tasks.sign_request(block, "GET", "/api/v5/account/bills")
     logger.info("signed headers for a custom call: %s", headers)  # must show masks only
     logger.info("block in use: %r", block)
-    artifacts.publish_table(artifacts.balance_rows(balance), key="scan-balances")
-    artifacts.publish_table(artifacts.book_rows({"BTC-USDT": book}), key="scan-books")
-    artifacts.publish_table(artifacts.order_rows(final), key="scan-orders")
-    artifacts.publish_table(artifacts.fill_rows(fills), key="scan-fills")
-    artifacts.publish_markdown(f"perm: {config.perm}", key="scan-summary")
+    # The artifacts a run publishes, from these reads (created in the flow run, as flows.report does).
+    account = value_account(balance, tickers, "USDT")
+    create_markdown_artifact(render_account(AccountView(
+        account="scan", venue=repr(block), quote="USDT", equity=account.equity, frozen=account.frozen,
+        holdings=[HoldingView(h.ccy, h.available, h.frozen, h.price, h.value) for h in account.holdings],
+        sleeves=[("scan", account.equity)])), key="scan-account")
+    create_table_artifact([{"order": o.ord_id, "state": o.state.value, "clOrdId": o.cl_ord_id} for o in final],
+                          key="scan-orders")
+    create_table_artifact([{"trade": f.trade_id, "px": str(f.fill_px), "fee": str(f.fee)} for f in fills],
+                          key="scan-fills")
+    create_markdown_artifact(f"perm: {config.perm}; book {book.best_bid}", key="scan-summary")
     return [p.cl_ord_id for p in taken]
 
 
