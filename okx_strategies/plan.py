@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -815,7 +815,7 @@ def _px_text(value: Decimal, like: Decimal) -> str:
     """``value`` shown to ``like``'s decimal places (an average price next to its limit price)."""
     exponent = like.as_tuple().exponent
     places = exponent if isinstance(exponent, int) and exponent < 0 else 0
-    return format_decimal(value.quantize(Decimal(1).scaleb(places - 2)))
+    return format_decimal(value.quantize(Decimal(1).scaleb(places - 2), rounding=ROUND_HALF_EVEN))
 
 
 def depth_note(order: PlannedOrder, check: DepthCheck | None, top: OrderBook | None) -> str:
@@ -831,7 +831,7 @@ def depth_note(order: PlannedOrder, check: DepthCheck | None, top: OrderBook | N
         if top is None or order.sz <= shown:
             return ""
         best = "ask" if order.side == "buy" else "bid"
-        times = f"{(order.sz / shown).quantize(Decimal('0.1'))}x" if shown > 0 else "more than"
+        times = f"{(order.sz / shown).quantize(Decimal('0.1'), rounding=ROUND_HALF_EVEN)}x" if shown > 0 else "more than"
         return (f"{times} the size at the best {best}; book not read: it fills up to the limit price {px}, and "
                 f"what does not fill is cancelled when the run settles")
     avg = ""
@@ -840,7 +840,7 @@ def depth_note(order: PlannedOrder, check: DepthCheck | None, top: OrderBook | N
         mid = top.mid if top is not None else None
         if mid is not None and mid > 0:
             cost = (check.avg_px - mid if order.side == "buy" else mid - check.avg_px) / mid * BPS
-            avg += f" ({format_decimal(cost.quantize(Decimal('0.1')))} bps from mid)"
+            avg += f" ({format_decimal(cost.quantize(Decimal('0.1'), rounding=ROUND_HALF_EVEN))} bps from mid)"
     if check.fillable >= check.sz:
         return f"the book fills it within the limit price {px}{avg}"
     held = format_decimal(check.fillable)

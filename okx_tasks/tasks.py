@@ -360,9 +360,9 @@ def get_order_states(credentials: OkxCredentials, refs: Sequence[tuple[str, str]
     states = read_order_states(credentials.get_client(), refs)
     failed = sum(isinstance(s, Exception) for s in states)
     final = sum(isinstance(s, Order) and s.is_final for s in states)
-    # A failed read says nothing about its order: counted apart, not as "not final".
-    _logger().info("%d of %d order(s) final%s", final, len(states) - failed,
-                   f"; {failed} read(s) failed, polled again" if failed else "")
+    # A failed read says nothing about its order: counted apart, never as "still live".
+    _logger().info("%d order(s) final, %d still live%s", final, len(states) - failed - final,
+                   f"; {failed} read(s) failed (polled again)" if failed else "")
     return states
 
 

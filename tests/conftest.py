@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import decimal
 import os
 import tempfile
 from collections.abc import Iterator
@@ -28,6 +29,16 @@ def _fresh_runtime() -> Iterator[None]:
     RUNTIME.reset()
     yield
     RUNTIME.reset()
+
+
+@pytest.fixture(autouse=True)
+def _decimal_context() -> Iterator[None]:
+    """Every test starts with Python's default decimal context and leaves it so: ccxt, which the
+    conformance tests run in-process, sets the thread's context to round half up (and to trap
+    underflow) and never restores it, which changed the results of later tests."""
+    decimal.setcontext(decimal.Context())
+    yield
+    decimal.setcontext(decimal.Context())
 
 
 @pytest.fixture(autouse=True)

@@ -185,5 +185,5 @@ def test_the_order_state_log_counts_failed_reads_apart(caplog: pytest.LogCapture
     with caplog.at_level(logging.INFO, logger="okx_tasks.tasks"):
         states = tasks.get_order_states.fn(Credentials(), refs(1, 2, 3))  # type: ignore[arg-type]
     assert [type(s).__name__ for s in states] == ["Order", "Order", "ExchangeUnavailable"]
-    assert "1 of 2 order(s) final; 1 read(s) failed, polled again" in caplog.text
+    assert "1 order(s) final, 1 still live; 1 read(s) failed (polled again)" in caplog.text
     assert Decimal(1) == states[0].filled  # type: ignore[union-attr]
