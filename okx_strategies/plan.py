@@ -831,7 +831,8 @@ def depth_note(order: PlannedOrder, check: DepthCheck | None, top: OrderBook | N
         if top is None or order.sz <= shown:
             return ""
         best = "ask" if order.side == "buy" else "bid"
-        times = f"{(order.sz / shown).quantize(Decimal('0.1'), rounding=ROUND_HALF_EVEN)}x" if shown > 0 else "more than"
+        ratio = (order.sz / shown).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN) if shown > 0 else None
+        times = f"{ratio}x" if ratio is not None else "more than"
         return (f"{times} the size at the best {best}; book not read: it fills up to the limit price {px}, and "
                 f"what does not fill is cancelled when the run settles")
     avg = ""
