@@ -22,6 +22,7 @@ what it left resting and says so.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -41,6 +42,7 @@ from flows.account_lock import account_lock
 from flows.reconcile import Progress, Settlement, UnfinishedRun, settle_earlier_runs, unfinished
 from flows.spec import Spec, SpecError, load_spec
 from flows.venue import ResolvedVenue, resolve_venue
+from okx_reports import charts
 from okx_reports.run_report import figures
 from okx_strategies import pipeline
 from okx_strategies.accounting import Books, close_books, open_books
@@ -436,6 +438,8 @@ def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind:
         raise UnfinishedRun("--resume and --restart exclude each other -- pick one")
     strategy = get_strategy(kind)
     log = logger()
+    # The report draws its charts at the end: import matplotlib while the run waits on the venue.
+    threading.Thread(target=charts.warm, name="okx-flows-charts-warm", daemon=True).start()
     with resolve_venue(spec, confirm_live=confirm_live) as where:
         creds = where.credentials
         venue = PrefectVenue(creds, where.label)

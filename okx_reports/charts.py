@@ -26,6 +26,14 @@ _BUY, _SELL, _MID = "#1f9d55", "#cc3d3d", "#6b7280"
 _lock = threading.Lock()  # pyplot's figure registry is global; Agg drawing itself is per figure
 
 
+def warm() -> None:
+    """Import matplotlib now (about a second, once per process), e.g. in a thread while a run
+    waits on the network, so that its report does not pay for it at the end."""
+    fig, ax = _figure(1.0, 1.0)
+    ax.set_title("warm", fontsize=8)  # loads the font cache and the text engine too
+    _png(fig)
+
+
 def _figure(width: float = 7.0, height: float = 3.0) -> tuple[Any, Any]:
     import matplotlib
 

@@ -203,12 +203,28 @@ def _leg_rows(view: RunView) -> list[list[str]]:
     return rows
 
 
+#: More bars than this and a weights chart is unreadable (and slow to draw): the furthest from target are shown.
+MAX_BARS: Final = 20
+
+
+def _most_drifted(w: Weights) -> tuple[Weights, str]:
+    """The weights chart's data: every asset, or the ``MAX_BARS`` furthest from target before
+    the run (in the spec's order), with a title that says so."""
+    if len(w.labels) <= MAX_BARS:
+        return w, "Weights: before, after and target"
+    ranked = sorted(range(len(w.labels)), key=lambda i: -abs(w.before[i] - w.target[i]))[:MAX_BARS]
+    keep = sorted(ranked)
+    picked = Weights([w.labels[i] for i in keep], [w.before[i] for i in keep], [w.after[i] for i in keep],
+                     [w.target[i] for i in keep], w.after_label)
+    return picked, f"Weights: the {MAX_BARS} furthest from target of {len(w.labels)}, before, after and target"
+
+
 def _charts(view: RunView) -> list[str]:
     out: list[str] = []
     w = view.weights
     if w is not None and w.labels:
-        png = charts.weights(w.labels, w.before, w.after, w.target, title="Weights: before, after and target",
-                             after_label=w.after_label)
+        w, title = _most_drifted(w)
+        png = charts.weights(w.labels, w.before, w.after, w.target, title=title, after_label=w.after_label)
         out.append(charts.markdown_image("Weights before, after and target", png))
     h = view.history
     if h is not None and len(h.nav) > 1:

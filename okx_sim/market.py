@@ -13,7 +13,7 @@ import math
 import random
 import threading
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import orjson
@@ -120,18 +120,22 @@ class Market:
             self._books[inst.inst_id] = book
         return book
 
-    def _build(self, inst: SimInstrument, step: int, log_mid: float) -> Book:
-        rng = random.Random(f"book/{self.seed}/{inst.inst_id}/{step}")
+    def _levels(self, inst: SimInstrument, step: int, log_mid: float, count: int
+                ) -> tuple[list[tuple[Decimal, Decimal, int]], list[tuple[Decimal, Decimal, int]]]:
+        """The first ``count`` levels of each side. Each side draws from its own seeded stream,
+        so the top of book (``count=1``, what a ticker shows) is exactly the first level of the
+        full book without building the other 399 of every instrument for each tickers answer."""
         tick = inst.tick_sz
         mid_ticks = max(10, round(math.exp(log_mid) / float(tick)))
-        half_spread = rng.randint(1, 2)
+        half_spread = random.Random(f"spread/{self.seed}/{inst.inst_id}/{step}").randint(1, 2)
         level_base = _LEVEL_USD / (math.exp(log_mid) * self._usd.get(inst.quote, 1.0))
         lot = float(inst.lot_sz)
 
-        def side(start: int, direction: int) -> list[tuple[Decimal, Decimal, int]]:
+        def side(name: str, start: int, direction: int) -> list[tuple[Decimal, Decimal, int]]:
+            rng = random.Random(f"book/{self.seed}/{inst.inst_id}/{step}/{name}")
             levels = []
             px_ticks = start
-            for _ in range(MAX_DEPTH):
+            for _ in range(count):
                 if px_ticks <= 0:
                     break
                 units = max(1, int(level_base * rng.uniform(0.05, 1.5) / lot))
@@ -140,11 +144,24 @@ class Market:
                 px_ticks += direction * rng.randint(1, 3)
             return levels
 
-        asks = side(mid_ticks + half_spread, 1)
-        bids = side(mid_ticks - half_spread, -1)
+        return side("asks", mid_ticks + half_spread, 1), side("bids", mid_ticks - half_spread, -1)
+
+    def _build(self, inst: SimInstrument, step: int, log_mid: float) -> Book:
+        asks, bids = self._levels(inst, step, log_mid, MAX_DEPTH)
         return Book(inst.inst_id, step, self.step_time(step), asks, bids,
                     [[format_decimal(p), format_decimal(s), "0", str(n)] for p, s, n in asks],
                     [[format_decimal(p), format_decimal(s), "0", str(n)] for p, s, n in bids])
+
+    def top(self, inst: SimInstrument, step: int) -> tuple[tuple[Decimal, Decimal, int], tuple[Decimal, Decimal, int]]:
+        """The best ask and best bid at ``step``: the full book's when it is built, else drawn
+        alone (the same numbers: see ``_levels``)."""
+        with self._lock:
+            cached = self._books.get(inst.inst_id)
+            if cached is not None and cached.step == step:
+                return cached.asks[0], cached.bids[0]
+            log_mid = self._walk(inst, step).log_mid
+        asks, bids = self._levels(inst, step, log_mid, 1)
+        return asks[0], bids[0]
 
     def books_body(self, inst: SimInstrument, step: int, depth: int) -> bytes:
         """The whole ``/market/books`` response, cached per (instrument, step, depth)."""
@@ -163,7 +180,7 @@ class Market:
         return body
 
     def ticker(self, inst: SimInstrument, step: int) -> dict[str, Any]:
-        book = self.book(inst, step)
+        (ask_px, ask_sz, _), (bid_px, bid_sz, _) = self.top(inst, step)
         with self._lock:
             walk = self._walk(inst, step)
             high, low = math.exp(walk.high), math.exp(walk.low)
@@ -173,13 +190,13 @@ class Market:
         vol = Decimal(str(round(rng.uniform(500, 5000) * _LEVEL_USD / float(inst.start_px), 6)))
         return {
             "instType": "SPOT", "instId": inst.inst_id,
-            "last": format_decimal(book.best_bid), "lastSz": format_decimal(book.bids[0][1]),
-            "askPx": format_decimal(book.best_ask), "askSz": format_decimal(book.asks[0][1]),
-            "bidPx": format_decimal(book.best_bid), "bidSz": format_decimal(book.bids[0][1]),
+            "last": format_decimal(bid_px), "lastSz": format_decimal(bid_sz),
+            "askPx": format_decimal(ask_px), "askSz": format_decimal(ask_sz),
+            "bidPx": format_decimal(bid_px), "bidSz": format_decimal(bid_sz),
             "open24h": open_px, "high24h": format_decimal(_to_tick(high, tick)),
             "low24h": format_decimal(_to_tick(low, tick)),
-            "volCcy24h": format_decimal((vol * book.best_bid).quantize(Decimal("0.000001"))),
-            "vol24h": format_decimal(vol), "ts": str(book.ts), "sodUtc0": open_px, "sodUtc8": open_px,
+            "volCcy24h": format_decimal((vol * bid_px).quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)),
+            "vol24h": format_decimal(vol), "ts": str(self.step_time(step)), "sodUtc0": open_px, "sodUtc8": open_px,
         }
 
     # -- valuation -------------------------------------------------------------------------
