@@ -27,6 +27,7 @@ def check_key(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from okx_wire.auth import ApiCredentials
     from okx_wire.client import OkxClient
     from okx_wire.hosts import normalized_host
+    from okx_wire.orders import ACCOUNT_MODES, spot_td_mode
     from okx_wire.runtime import RUNTIME
 
     out = out or sys.stdout
@@ -69,6 +70,9 @@ def check_key(args: argparse.Namespace, out: TextIO | None = None) -> int:
         config = client.account_config()
         perms = sorted(config.perm)
         print(f"account uid: {config.uid}", file=out)
+        mode = ACCOUNT_MODES.get(config.acct_lv or "", f"unknown ({config.acct_lv})")
+        print(f"account mode: {mode} (acctLv {config.acct_lv}); spot orders are sent with tdMode "
+              f"{spot_td_mode(config.acct_lv)}", file=out)
         print(f"permissions: {', '.join(perms) or 'none'}", file=out)
         print(f"IP whitelist: {', '.join(config.ip) if config.ip else 'none (the key works from any address)'}",
               file=out)

@@ -25,7 +25,7 @@ def _pct(value: Decimal | None) -> str:
     return "-" if value is None else f"{value * 100:.2f}%"
 
 
-def print_plan(plan: Any, out: TextIO) -> None:
+def print_plan(plan: Any, out: TextIO, *, reasons: bool = False) -> None:
     print(f"Plan: {len(plan.orders)} order(s)" + (f", {len(plan.skipped)} note(s)" if plan.skipped else ""), file=out)
     if plan.drift_band is not None and not plan.needs_trading and not plan.skipped:
         print(f"  every weight is within the {_pct(plan.drift_band)} band: nothing to trade", file=out)
@@ -33,6 +33,8 @@ def print_plan(plan: Any, out: TextIO) -> None:
         when = f" at +{o.at_s:.1f}s" if o.at_s is not None else ""
         print(f"  {o.leg:<6} {o.side:<4} {_num(o.sz):>14} {o.inst_id:<10} @ {_num(o.px):<12} "
               f"~{o.notional:,.2f} {plan.quote_ccy}{when}", file=out)
+        if reasons and o.reason:
+            print(f"         {o.reason}", file=out)
     for s in plan.skipped:
         print(f"  note   {s.reason}", file=out)
     if getattr(plan, "fee_rates", None):

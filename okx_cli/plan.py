@@ -44,6 +44,6 @@ def invoke(args: argparse.Namespace, extra: list[str] | None = None, out: TextIO
         plan = pipeline.plan(spec, snapshot)
         print(f"{spec.name} ({spec.strategy.kind}) on {where.label}: plan only, nothing sent", file=out)
         print_books(books, out)
-        print_plan(plan, out)
+        print_plan(plan, out, reasons=True)
         print_weights(plan.weights_before, None, plan.targets, out)
     return 0

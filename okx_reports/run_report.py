@@ -199,7 +199,7 @@ def _leg_rows(view: RunView) -> list[list[str]]:
         state = leg.state or "–"
         if leg.note:
             state += f" ({leg.note})"
-        rows.append([f"{leg.leg} · {leg.inst_id}", planned, money(leg.planned_notional, counter), done, fee, state])
+        rows.append([leg.leg, state, planned, done, money(leg.planned_notional, counter), fee])
     return rows
 
 
@@ -259,8 +259,9 @@ def render(view: RunView) -> str:
             lines += [image, ""]
     if view.legs:
         lines += ["## Planned vs. done", "",
-                  *_table(["leg", "planned", "notional", "filled @ avg", "fee", "state"],
-                          _leg_rows(view), right=(2, 3, 4)), ""]
+                  # The state first: on a narrow screen what falls off the right is the fee, not the outcome.
+                  *_table(["leg", "state", "planned", "filled @ avg", "notional", "fee"],
+                          _leg_rows(view), right=(3, 4, 5)), ""]
     if view.skipped or view.notes:
         lines += ["## Notes", ""]
         lines += [f"- {s}" for s in view.skipped]

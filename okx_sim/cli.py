@@ -88,6 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "trade-fee reports it and maker fills pay it")
     parser.add_argument("--taker-fee", type=_fee_rate, default=None, metavar="RATE",
                         help=f"spot taker rate in OKX's sign (default {tier.taker})")
+    parser.add_argument("--account-mode", choices=("1", "2", "3", "4"), default="1", metavar="ACCTLV",
+                        help="account mode (acctLv): 1 Spot (default), 2 Futures, 3 Multi-currency margin, "
+                             "4 Portfolio margin; spot orders need tdMode cash in 1-2 and cross in 3-4")
     parser.add_argument("--max-connections", type=int, default=None, metavar="N",
                         help="open connections beyond which requests get 503/50001 (default 4096, "
                              "lowered to fit the open-file limit)")
@@ -107,7 +110,8 @@ def build_config(args: argparse.Namespace) -> SimConfig:
         host=args.host, port=args.port, keys=[key], seed=args.seed,
         state_path=args.state or default_state_path(), reset=args.reset, environment=args.environment,
         rate_limits=not args.no_rate_limits, latency_ms=args.latency_ms, error_rate=args.error_rate,
-        drop_rate=args.drop_rate, clock_skew=args.clock_skew, instruments=args.instruments)
+        drop_rate=args.drop_rate, clock_skew=args.clock_skew, instruments=args.instruments,
+        acct_lv=args.account_mode)
     if args.balance:
         options["balances"] = dict(args.balance)
     if args.max_connections is not None:

@@ -123,6 +123,9 @@ class SimConfig(BaseModel):
     uid: str = ""
     #: The spot fee tier trade-fee reports and fills are charged at.
     fee_tier: FeeTier = Field(default_factory=FeeTier)
+    #: The account mode (``acctLv``): 1 Spot, 2 Futures, 3 Multi-currency margin, 4 Portfolio
+    #: margin. It decides which ``tdMode`` a spot order must carry, as on OKX.
+    acct_lv: Literal["1", "2", "3", "4"] = "1"
     #: Largest request body read, in bytes; beyond it the request is refused unread (the biggest
     #: real body, a 20-order batch, is a few KiB).
     max_body_bytes: int = Field(default=1 << 20, ge=1)

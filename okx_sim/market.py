@@ -193,8 +193,10 @@ class Market:
             "last": format_decimal(bid_px), "lastSz": format_decimal(bid_sz),
             "askPx": format_decimal(ask_px), "askSz": format_decimal(ask_sz),
             "bidPx": format_decimal(bid_px), "bidSz": format_decimal(bid_sz),
-            "open24h": open_px, "high24h": format_decimal(_to_tick(high, tick)),
-            "low24h": format_decimal(_to_tick(low, tick)),
+            # The walk's extremes are of its mids; the last trade (at the bid here) is inside
+            # the day's range by definition, as OKX's tickers always are.
+            "open24h": open_px, "high24h": format_decimal(max(_to_tick(high, tick), bid_px)),
+            "low24h": format_decimal(min(_to_tick(low, tick), bid_px)),
             "volCcy24h": format_decimal((vol * bid_px).quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)),
             "vol24h": format_decimal(vol), "ts": str(self.step_time(step)), "sodUtc0": open_px, "sodUtc8": open_px,
         }

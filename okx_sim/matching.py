@@ -92,6 +92,7 @@ class MatchingEngine:
         self.uid = config.account_uid()
         #: The rates every fill pays; ``account/trade-fee`` reports exactly these.
         self.fee_tier = config.fee_tier
+        self.acct_lv = config.acct_lv
         self._lock = threading.RLock()
         snap = store.load()
         now = clock()
@@ -320,7 +321,14 @@ class MatchingEngine:
         inst = self.catalogue.get(req.inst_id)
         if inst is None:
             raise ItemError("51001")
-        if req.td_mode != "cash":
+        if self.acct_lv in ("3", "4"):
+            # Multi-currency and Portfolio margin: spot trades cross; cash is refused with 51000
+            # ("Parameter tdMode  error ", as OKX answers it), isolated is not offered in these modes.
+            if req.td_mode == "cash":
+                raise ItemError("51000", "tdMode ")
+            if req.td_mode != "cross":
+                raise ItemError("51010")
+        elif req.td_mode != "cash":
             raise ItemError("51010")
         if req.cl_ord_id and not CL_ORD_ID_PATTERN.fullmatch(req.cl_ord_id):
             raise ItemError("51000", "clOrdId")
@@ -363,7 +371,8 @@ class MatchingEngine:
         self._next_ord += 1
         self._seq += 1
         order = SimOrder(str(self._next_ord), req.cl_ord_id, req.tag, inst.inst_id, inst.base, inst.quote, req.side,
-                      req.ord_type, req.px, req.sz, req.tgt_ccy, "live", now, now, seq=self._seq)
+                      req.ord_type, req.px, req.sz, req.tgt_ccy, "live", now, now, seq=self._seq,
+                      td_mode=req.td_mode)
         self._index(order)
         self._execute(order, inst, plan, now)
         self._touch(order, now)

@@ -58,6 +58,7 @@ class SimOrder:
     cancel_source: str = ""
     cancel_source_reason: str = ""
     seq: int = 0
+    td_mode: str = "cash"
 
     @property
     def pending(self) -> bool:
@@ -82,7 +83,7 @@ class SimOrder:
             "quickMgnType": "", "rebate": "0", "rebateCcy": self.quote if self.side == "buy" else self.base,
             "reduceOnly": "false", "side": self.side, "slOrdPx": "", "slTriggerPx": "",
             "slTriggerPxType": "", "source": "", "state": self.state, "stpId": "", "stpMode": "cancel_maker",
-            "sz": format_decimal(self.sz), "tag": self.tag, "tdMode": "cash", "tgtCcy": self.tgt_ccy,
+            "sz": format_decimal(self.sz), "tag": self.tag, "tdMode": self.td_mode, "tgtCcy": self.tgt_ccy,
             "tpOrdPx": "", "tpTriggerPx": "", "tpTriggerPxType": "", "tradeId": self.trade_id,
             "tradeQuoteCcy": self.quote, "uTime": str(self.u_time),
         }

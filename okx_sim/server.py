@@ -344,7 +344,7 @@ class SimApp:
         perm = ",".join(p for p in ("read_only", "trade", "withdraw") if p in key.permissions)
         uid = self.exchange.uid
         return _ok([{
-            "acctLv": "1", "acctStpMode": "cancel_maker", "autoLoan": False, "ctIsoMode": "automatic",
+            "acctLv": self.exchange.acct_lv, "acctStpMode": "cancel_maker", "autoLoan": False, "ctIsoMode": "automatic",
             "enableSpotBorrow": False, "greeksType": "PA", "ip": key.ip, "kycLv": "2", "label": key.label,
             "level": self.exchange.fee_tier.level, "levelTmp": "", "liquidationGear": "-1", "mainUid": uid,
             "mgnIsoMode": "automatic",

@@ -71,8 +71,9 @@ class Risk(Strict):
 @dataclass(frozen=True)
 class Needs:
     """The market data a plan needs: balances of ``ccys``, prices of ``inst_ids`` (their tickers:
-    best bid and ask) and the books of ``depth`` (instruments whose book the planner wants read:
-    the rebalance, whose legs may be larger than the top of book, names all of its own)."""
+    best bid and ask), and ``depth``: the instruments whose book may be read where a leg is larger
+    than the size its ticker shows at the best price (``pipeline.market`` decides which, after a
+    first plan from the tickers; the rebalance names all of its own)."""
 
     ccys: list[str]
     inst_ids: list[str]

@@ -64,7 +64,7 @@ from okx_wire.models import (
     Ticker,
     TradeFee,
 )
-from okx_wire.orders import OrderRequest
+from okx_wire.orders import OrderRequest, spot_td_mode
 from okx_wire.precision import format_decimal
 from okx_wire.runtime import RUNTIME, Registry
 
@@ -331,6 +331,7 @@ class OkxClient:
         #: _monotonic() of the last clock sync, None before the first.
         self._synced_at: float | None = None
         self._sync_lock = threading.Lock()
+        self._acct_lv: str | None = None
         self._offset_ms = 0
         if limiter is None and rate_limit:
             settings = RUNTIME.settings
@@ -715,9 +716,24 @@ class OkxClient:
         return balance
 
     def account_config(self) -> AccountConfig:
-        """The key's account settings, including its permissions (``perm``) and bound IPs."""
+        """The key's account settings, including its permissions (``perm``), bound IPs and account
+        mode (``acct_lv``, which this client remembers: it sets the ``tdMode`` of spot orders)."""
         data = self._call(E.account_config)["data"]
-        return AccountConfig.model_validate(data[0])
+        config = AccountConfig.model_validate(data[0])
+        self._acct_lv = config.acct_lv or "1"
+        return config
+
+    def spot_td_mode(self) -> str:
+        """The ``tdMode`` spot orders need on this account: ``cash`` in Spot and Futures mode,
+        ``cross`` in Multi-currency and Portfolio margin (which refuse ``cash``). The account mode
+        is read once (``account/config``) and kept: OKX only lets it change with no open orders or
+        positions, from its web or app, so a long-lived process re-reads it with ``forget_account_mode``."""
+        if self._acct_lv is None:
+            self.account_config()
+        return spot_td_mode(self._acct_lv)
+
+    def forget_account_mode(self) -> None:
+        self._acct_lv = None
 
     def trade_fee(self, inst_type: str = "SPOT", inst_id: str | None = None) -> TradeFee:
         """The account's fee rates, as its fee tier sets them.
@@ -743,6 +759,10 @@ class OkxClient:
 
     # -- trade ----------------------------------------------------------------------------------
 
+    def _td_mode_for(self, orders: Sequence[OrderRequest]) -> str:
+        """The account's spot tdMode, read only when an order leaves it to the account."""
+        return self.spot_td_mode() if any(o.td_mode is None for o in orders) else "cash"
+
     @staticmethod
     def _exp_header(exp_time_ms: int | None) -> dict[str, str] | None:
         return {"expTime": str(exp_time_ms)} if exp_time_ms is not None else None
@@ -763,7 +783,7 @@ class OkxClient:
                 error with ``outcome_unknown`` when the order may or may not exist.
         """
         endpoint = E.place_order
-        envelope = self._call(endpoint, payload=order.payload(), inst_ids=(order.inst_id,),
+        envelope = self._call(endpoint, payload=order.payload(self._td_mode_for([order])), inst_ids=(order.inst_id,),
                               headers=self._exp_header(exp_time_ms))
         return self._single_ack(envelope, endpoint.method, endpoint.path)
 
@@ -784,7 +804,8 @@ class OkxClient:
         """
         if not 1 <= len(orders) <= MAX_BATCH_ORDERS:
             raise ConfigurationError(f"a batch holds 1..{MAX_BATCH_ORDERS} orders, got {len(orders)}")
-        envelope = self._call(E.batch_orders, payload=[o.payload() for o in orders],
+        td_mode = self._td_mode_for(orders)
+        envelope = self._call(E.batch_orders, payload=[o.payload(td_mode) for o in orders],
                               inst_ids=[o.inst_id for o in orders], headers=self._exp_header(exp_time_ms))
         return [OrderAck.model_validate(item) for item in envelope["data"]]
 

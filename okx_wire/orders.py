@@ -44,6 +44,19 @@ def client_order_id(*parts: str) -> str:
     return f"{leg}{digest}"[:32]
 
 
+#: OKX's account modes (``acctLv``) and the ``tdMode`` a spot order needs in each: ``cash`` in
+#: Spot and Futures mode; ``cross`` in Multi-currency and Portfolio margin, which refuse ``cash``
+#: with 51000 "Parameter tdMode error" (../shared/okx/API-FACTS-2.md 9.4).
+ACCOUNT_MODES: Final[dict[str, str]] = {"1": "Spot", "2": "Futures", "3": "Multi-currency margin",
+                                        "4": "Portfolio margin"}
+_SPOT_TD_MODE: Final[dict[str, str]] = {"1": "cash", "2": "cash", "3": "cross", "4": "cross"}
+
+
+def spot_td_mode(acct_lv: str | None) -> str:
+    """The ``tdMode`` of a spot order on an account of mode ``acct_lv`` (``cash`` if unknown)."""
+    return _SPOT_TD_MODE.get(acct_lv or "1", "cash")
+
+
 class OrderRequest(BaseModel):
     """One spot order, validated before anything is sent."""
 
@@ -54,7 +67,8 @@ class OrderRequest(BaseModel):
     ord_type: OrdType
     sz: Decimal
     px: Decimal | None = None
-    td_mode: Literal["cash", "cross", "isolated"] = "cash"
+    #: None: the account's own spot mode (``spot_td_mode``), filled in by the client when it sends.
+    td_mode: Literal["cash", "cross", "isolated"] | None = None
     cl_ord_id: str | None = None
     tag: str | None = None
     tgt_ccy: Literal["base_ccy", "quote_ccy"] | None = None
@@ -108,11 +122,12 @@ class OrderRequest(BaseModel):
         if self.px is not None:
             check_price(self.px, tick_size=instrument.tick_sz, inst_id=self.inst_id)
 
-    def payload(self) -> dict[str, Any]:
-        """The JSON object OKX expects: numbers as plain strings, absent fields left out."""
+    def payload(self, account_td_mode: str = "cash") -> dict[str, Any]:
+        """The JSON object OKX expects: numbers as plain strings, absent fields left out.
+        ``account_td_mode`` is the spot ``tdMode`` of the account, used unless the order names one."""
         body: dict[str, Any] = {
             "instId": self.inst_id,
-            "tdMode": self.td_mode,
+            "tdMode": self.td_mode or account_td_mode,
             "side": self.side,
             "ordType": self.ord_type,
             "sz": format_decimal(self.sz),

@@ -93,4 +93,4 @@ def test_no_report_claims_success_for_a_refused_run(sim, spec_file, monkeypatch)
         dca(spec_path=str(path))
     body = artifacts(open_ledger().history("btc-dca")[-1].run_id)["btc-dca-report"]
     assert "**FAILED**" in body and "none placed" in body
-    assert "| dca · BTC-USDT |" in body and "refused" in body
+    assert "| dca | refused (" in body

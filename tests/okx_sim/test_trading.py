@@ -215,3 +215,16 @@ def test_scale_catalogue_lists_250_instruments() -> None:
     with running_simulator(SimConfig(instruments=250, rate_limits=False)) as sim:
         _, inst = Client(sim.base_url, sim.credentials).get("/api/v5/public/instruments?instType=SPOT", signed=False)
         assert len(inst["data"]) == 250 and len({i["instId"] for i in inst["data"]}) == 250
+
+
+def test_every_ticker_range_contains_its_last_price() -> None:
+    from okx_sim import SimConfig, running_simulator
+    from okx_wire.client import OkxClient
+
+    with running_simulator(SimConfig(rate_limits=False, instruments=60)) as sim, \
+            OkxClient(sim.credentials, base_url=sim.base_url) as client:
+        tickers = client.tickers("SPOT")
+    assert tickers
+    for t in tickers:
+        assert t.low24h is not None and t.high24h is not None and t.last is not None
+        assert t.low24h <= t.last <= t.high24h, t.inst_id
