@@ -457,6 +457,24 @@ class SimApp:
             return self._trade_reply(req, [item])
         return self._trade_reply(req, [self.exchange.amend(body, req.now_ms)])
 
+    def amend_batch(self, req: Request) -> tuple[int, dict[str, Any]]:
+        """Up to 20 amendments, each as ``amend_order`` does it; one item's refusal is its own."""
+        items = _batch(req.json)
+        for item in items:
+            if not isinstance(item, dict):
+                raise SimError("50002")
+            _required(item, "instId")
+            if param(item, "ordId") is None and param(item, "clOrdId") is None:
+                raise missing("ordId")
+            if param(item, "newSz") is None and param(item, "newPx") is None:
+                raise missing("newSz")
+        if self._expired(req):
+            return self._trade_reply(req, [
+                {"clOrdId": param(item, "clOrdId") or "", "ordId": param(item, "ordId") or "",
+                 "reqId": param(item, "reqId") or "", "ts": str(req.now_ms), "sCode": "50037",
+                 "sMsg": okx_message("50037"), "subCode": ""} for item in items])
+        return self._trade_reply(req, [self.exchange.amend(item, req.now_ms) for item in items])
+
     def get_order(self, req: Request) -> tuple[int, dict[str, Any]]:
         inst_id = _required(req.query, "instId")
         ord_id, cl = param(req.query, "ordId"), param(req.query, "clOrdId")

@@ -30,8 +30,8 @@ from okx_tasks.blocks import OkxCredentials
 from okx_tasks.retry import JITTER, READ_RETRY_DELAYS, TRADE_RETRY_DELAYS, retry_transient
 from okx_wire import placement
 from okx_wire.errors import OrderNotFound
-from okx_wire.models import AccountConfig, Balance, Fill, Instrument, Order, OrderBook, Ticker, TradeFee
-from okx_wire.orders import OrderRequest
+from okx_wire.models import AccountConfig, Balance, Fill, Instrument, Order, OrderAck, OrderBook, Ticker, TradeFee
+from okx_wire.orders import Amend, OrderRequest
 
 _COMMON: dict[str, Any] = {
     "retry_jitter_factor": JITTER,
@@ -323,6 +323,24 @@ def amend_order(credentials: OkxCredentials, inst_id: str, ord_id: str | None = 
     client = credentials.get_client()
     client.amend_order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id, new_sz=new_sz, new_px=new_px)
     return client.order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id)
+
+
+@task(name="okx-amend-batch-orders", task_run_name="amend-batch", **READ)
+def amend_batch_orders(credentials: OkxCredentials, amends: Sequence[Amend]) -> list[OrderAck]:
+    """Amend up to 20 orders in one request; sizes and prices are absolute, so a retry is harmless.
+
+    Args:
+        credentials: the key and venue.
+        amends: the amendments (``okx_wire.orders.Amend``).
+
+    Returns:
+        Each amendment's outcome, in order (``ack.ok`` or its ``s_code``/``s_msg``).
+    """
+    acks = credentials.get_client().amend_batch_orders(list(amends))
+    refused = [a for a in acks if not a.ok]
+    _logger().info("amended %d of %d order(s)%s", len(acks) - len(refused), len(acks),
+                   "; refused: " + "; ".join(f"{a.s_code} {a.s_msg.strip()}" for a in refused[:3]) if refused else "")
+    return acks
 
 
 @task(name="okx-order", task_run_name="order-{inst_id}", **READ)

@@ -29,6 +29,7 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import requests
 import urllib3
+from pydantic import ValidationError
 from requests.cookies import RequestsCookieJar
 from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -64,7 +65,7 @@ from okx_wire.models import (
     Ticker,
     TradeFee,
 )
-from okx_wire.orders import OrderRequest, spot_td_mode
+from okx_wire.orders import Amend, OrderRequest, spot_td_mode
 from okx_wire.precision import format_decimal
 from okx_wire.runtime import RUNTIME, Registry
 
@@ -719,7 +720,11 @@ class OkxClient:
         """The key's account settings, including its permissions (``perm``), bound IPs and account
         mode (``acct_lv``, which this client remembers: it sets the ``tdMode`` of spot orders)."""
         data = self._call(E.account_config)["data"]
-        config = AccountConfig.model_validate(data[0])
+        try:
+            config = AccountConfig.model_validate(data[0])
+        except (IndexError, KeyError, TypeError, ValidationError):
+            raise UnexpectedReply("the account configuration is missing or not OKX's shape",
+                                  request=f"GET {E.account_config.path}") from None
         self._acct_lv = config.acct_lv or "1"
         return config
 
@@ -866,6 +871,26 @@ class OkxClient:
         endpoint = E.amend_order
         envelope = self._call(endpoint, payload=payload, inst_ids=(inst_id,), headers=self._exp_header(exp_time_ms))
         return self._single_ack(envelope, endpoint.method, endpoint.path)
+
+    def amend_batch_orders(self, amends: Sequence[Amend], *, exp_time_ms: int | None = None) -> list[OrderAck]:
+        """Amend up to 20 orders in one request (sizes and prices absolute, so a resend is harmless).
+
+        Args:
+            amends: 1..20 amendments.
+            exp_time_ms: as for ``place_order``, for the whole batch.
+
+        Returns:
+            Every item's outcome, in order; an item's refusal is never raised.
+
+        Raises:
+            ConfigurationError: no amendment or more than 20 (refused before sending).
+            OkxError: the whole request was refused or its outcome is unknown.
+        """
+        if not 1 <= len(amends) <= MAX_BATCH_ORDERS:
+            raise ConfigurationError(f"a batch holds 1..{MAX_BATCH_ORDERS} amendments, got {len(amends)}")
+        envelope = self._call(E.amend_batch, payload=[a.payload() for a in amends],
+                              inst_ids=[a.inst_id for a in amends], headers=self._exp_header(exp_time_ms))
+        return [OrderAck.model_validate(item) for item in envelope["data"]]
 
     def order(self, inst_id: str, *, ord_id: str | None = None, cl_ord_id: str | None = None) -> Order:
         """One order by ordId or clOrdId (for a reused clOrdId, OKX returns the latest order).

@@ -141,3 +141,45 @@ class OrderRequest(BaseModel):
         if self.tgt_ccy is not None:
             body["tgtCcy"] = self.tgt_ccy
         return body
+
+
+class Amend(BaseModel):
+    """One amendment of a batch: the order (``ord_id`` wins over ``cl_ord_id``) and its new
+    absolute size (total, filled part included, as OKX counts it) and/or price."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    inst_id: str
+    ord_id: str | None = None
+    cl_ord_id: str | None = None
+    new_sz: Decimal | None = None
+    new_px: Decimal | None = None
+    req_id: str | None = None
+    cancel_on_fail: bool = False
+
+    @model_validator(mode="after")
+    def _complete(self) -> Amend:
+        if self.ord_id is None and self.cl_ord_id is None:
+            raise ValueError("an amendment names its order: ord_id or cl_ord_id")
+        if self.new_sz is None and self.new_px is None:
+            raise ValueError("an amendment changes something: new_sz or new_px")
+        for name, value in (("new_sz", self.new_sz), ("new_px", self.new_px)):
+            if value is not None and (not value.is_finite() or value <= 0):
+                raise ValueError(f"{name} must be a positive number, got {value}")
+        return self
+
+    def payload(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"instId": self.inst_id}
+        if self.ord_id is not None:
+            body["ordId"] = self.ord_id
+        if self.cl_ord_id is not None:
+            body["clOrdId"] = self.cl_ord_id
+        if self.new_sz is not None:
+            body["newSz"] = format_decimal(self.new_sz)
+        if self.new_px is not None:
+            body["newPx"] = format_decimal(self.new_px)
+        if self.req_id is not None:
+            body["reqId"] = self.req_id
+        if self.cancel_on_fail:
+            body["cxlOnFail"] = True
+        return body

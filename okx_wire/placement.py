@@ -153,6 +153,7 @@ def place_once(
     here with ``resend=True``; raises refusals (balance, parameters...) as they are.
     """
     cl_ord_id = _require_id(order)
+    _know_the_mode(client, [order])
     if resend or sends.last_send_ms(cl_ord_id) is not None:
         existing = lookup(client, order, sends=sends, sleep=sleep)
         if existing is not None:
@@ -200,6 +201,13 @@ def _refused(order: OrderRequest, ack: OrderAck, error: OkxError | None) -> Plac
                      error=str(error) if error else ack.s_msg.strip())
 
 
+def _know_the_mode(client: OkxClient, orders: Sequence[OrderRequest]) -> None:
+    """Read the account mode (which sets the tdMode of orders that leave it to the account)
+    before anything is recorded as sent: a failed read then sends and records nothing."""
+    if any(order.td_mode is None for order in orders):
+        client.spot_td_mode()
+
+
 def place_batch_once(
     client: OkxClient,
     orders: Sequence[OrderRequest],
@@ -214,6 +222,7 @@ def place_batch_once(
     ids = [_require_id(order) for order in orders]
     if len(set(ids)) != len(ids):
         raise ConfigurationError("a batch holds the same clOrdId twice; give every leg its own id")
+    _know_the_mode(client, orders)
     results: dict[str, Placement] = {}
     to_send: list[OrderRequest] = []
     previous = {cl_ord_id: sends.last_send_ms(cl_ord_id) for cl_ord_id in ids}

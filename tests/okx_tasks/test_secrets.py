@@ -25,7 +25,7 @@ from okx_strategies.valuation import value_account
 from okx_tasks import tasks
 from okx_tasks.blocks import OkxCredentials, drop_cached_clients
 from okx_tasks.venue import PrefectVenue
-from okx_wire.orders import OrderRequest, client_order_id
+from okx_wire.orders import Amend, OrderRequest, client_order_id
 
 SCAN_SECRET = "ScanSecret0xDEADBEEFcafe9931"
 SCAN_PASSPHRASE = "ScanPassphrase-7781-zeta"
@@ -53,6 +53,9 @@ def every_task(block_name: str) -> list[str]:
         OrderRequest(inst_id=i, side="buy", ord_type="market", sz=Decimal(15),
                      cl_ord_id=client_order_id(run_id, "scan", i)) for i in ("ETH-USDT", "SOL-USDT")])
     tasks.amend_order(block, "BTC-USDT", ord_id=resting.ord_id, new_px=low - inst.tick_sz)
+    [amended] = tasks.amend_batch_orders(block, [Amend(inst_id="BTC-USDT", ord_id=resting.ord_id,
+                                                       new_px=low - 2 * inst.tick_sz)])
+    assert amended.ok
     tasks.get_order(block, "BTC-USDT", ord_id=resting.ord_id)
     tasks.get_pending_orders(block)
     tasks.cancel_order(block, "BTC-USDT", ord_id=resting.ord_id)

@@ -62,7 +62,7 @@ def test_query_is_encoded_once_and_signed_as_sent(capture: CaptureServer, creds:
 def test_post_body_is_compact_json_signed_byte_for_byte(capture: CaptureServer, creds: ApiCredentials) -> None:
     capture.reply(*ok([ACK]))
     order = OrderRequest(inst_id="BTC-USDT", side="buy", ord_type="limit", sz=Decimal("2"), px=Decimal("2.15"),
-                         cl_ord_id="b15", tag="café")
+                         cl_ord_id="b15", tag="café", td_mode="cash")
     ack = make_client(capture, creds).place_order(order, exp_time_ms=NOW + 5000)
     assert ack.ord_id == "2896576259728695296"
     sent = capture.requests[0]
@@ -73,6 +73,28 @@ def test_post_body_is_compact_json_signed_byte_for_byte(capture: CaptureServer, 
                                                   "/api/v5/trade/order", sent.body.decode())
     assert sent.headers["Content-Type"] == "application/json"
     assert sent.headers["expTime"] == str(NOW + 5000)
+
+
+def test_an_order_without_a_td_mode_takes_the_account_modes(capture: CaptureServer, creds: ApiCredentials) -> None:
+    """A margin account (acctLv 3) needs cross: the mode is read once, before the first order."""
+    capture.reply(*ok([{"uid": "1", "acctLv": "3", "perm": "read_only,trade"}]))
+    capture.reply(*ok([ACK]))
+    capture.reply(*ok([ACK]))
+    client = make_client(capture, creds)
+    for cl in ("m1", "m2"):
+        client.place_order(OrderRequest(inst_id="BTC-USDT", side="buy", ord_type="limit", sz=Decimal("1"),
+                                        px=Decimal("1"), cl_ord_id=cl))
+    assert [(r.method, r.target.split("?")[0]) for r in capture.requests] == [
+        ("GET", "/api/v5/account/config"), ("POST", "/api/v5/trade/order"), ("POST", "/api/v5/trade/order")]
+    assert [json.loads(r.body)["tdMode"] for r in capture.requests[1:]] == ["cross", "cross"]
+
+
+@pytest.mark.parametrize("answer", [[], [{"acctLv": "3"}], ["x"]])
+def test_an_unusable_account_config_is_one_line(capture: CaptureServer, creds: ApiCredentials, answer: list) -> None:
+    capture.reply(*ok(answer))
+    with pytest.raises(errors.UnexpectedReply) as err:
+        make_client(capture, creds).account_config()
+    assert "\n" not in str(err.value) and "account/config" in str(err.value)
 
 
 def test_trade_fee_sends_ccxts_request_signed_over_path_and_query(capture: CaptureServer,
@@ -191,7 +213,7 @@ def test_single_order_item_error_raises_its_class(capture: CaptureServer, creds:
         {"clOrdId": "x1", "ordId": "", "sCode": "51008", "sMsg": "Order failed. Insufficient USDT balance in account. ",
          "tag": "", "ts": "1"}]})
     order = OrderRequest(inst_id="BTC-USDT", side="buy", ord_type="limit", sz=Decimal("1"), px=Decimal("1"),
-                         cl_ord_id="x1")
+                         cl_ord_id="x1", td_mode="cash")
     with pytest.raises(errors.InsufficientBalance) as err:
         make_client(capture, creds).place_order(order)
     assert err.value.code == "51008" and "clOrdId=x1" in str(err.value)
@@ -201,8 +223,8 @@ def test_single_order_item_error_raises_its_class(capture: CaptureServer, creds:
 def test_batch_partial_success_surfaces_every_item(capture: CaptureServer, creds: ApiCredentials) -> None:
     capture.reply(200, {"code": "2", "msg": "", "data": [
         ACK, {"clOrdId": "abc2", "ordId": "", "sCode": "51016", "sMsg": "Client order ID already exists", "tag": ""}]})
-    orders = [OrderRequest(inst_id=i, side="buy", ord_type="limit", sz=Decimal("1"), px=Decimal("1"), cl_ord_id=c)
-              for i, c in (("BTC-USDT", "abc1"), ("ETH-USDT", "abc2"))]
+    orders = [OrderRequest(inst_id=i, side="buy", ord_type="limit", sz=Decimal("1"), px=Decimal("1"), cl_ord_id=c,
+                           td_mode="cash") for i, c in (("BTC-USDT", "abc1"), ("ETH-USDT", "abc2"))]
     client = make_client(capture, creds)
     acks = client.place_batch_orders(orders)
     assert [a.ok for a in acks] == [True, False]
@@ -228,7 +250,7 @@ def test_dropped_connection_is_network_error_with_unknown_outcome(capture: Captu
     capture.reply(200, "DROP")
     with pytest.raises(errors.NetworkError) as err:
         make_client(capture, creds).place_order(
-            OrderRequest(inst_id="BTC-USDT", side="sell", ord_type="market", sz=Decimal("1")))
+            OrderRequest(inst_id="BTC-USDT", side="sell", ord_type="market", sz=Decimal("1"), td_mode="cash"))
     assert err.value.outcome_unknown and err.value.retriable
 
 

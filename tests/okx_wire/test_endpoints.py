@@ -17,7 +17,7 @@ from okx_sim.server import INSPECTION_ROUTES
 from okx_wire import endpoints, limits
 from okx_wire.client import OkxClient
 from okx_wire.endpoints import BY_KEY, ENDPOINTS, PRIVATE, E, Endpoint
-from okx_wire.orders import OrderRequest
+from okx_wire.orders import Amend, OrderRequest
 
 #: The gaps the table declares (each row carries its reason in ``note``).
 NO_CLIENT_METHOD = {("GET", "/api/v5/asset/currencies"), ("POST", "/api/v5/trade/cancel-batch-orders"),
@@ -63,6 +63,7 @@ def test_both_limiters_read_their_budgets_from_the_table() -> None:
     assert limits.SINGLE_ORDER_EQUIVALENT == {
         "/api/v5/trade/batch-orders": ("POST", "/api/v5/trade/order"),
         "/api/v5/trade/cancel-batch-orders": ("POST", "/api/v5/trade/cancel-order"),
+        "/api/v5/trade/amend-batch-orders": ("POST", "/api/v5/trade/amend-order"),
     }
     budget = E.batch_orders.budget
     assert budget is not None and budget.counts_orders
@@ -74,7 +75,7 @@ def test_both_limiters_read_their_budgets_from_the_table() -> None:
 
 def test_sub_account_order_cap_rows() -> None:
     counted = {row.name for row in ENDPOINTS if row.sub_account_orders}
-    assert counted == {"place_order", "batch_orders", "amend_order"}
+    assert counted == {"place_order", "batch_orders", "amend_order", "amend_batch"}
 
 
 @pytest.mark.parametrize("gap", [dict(budget=None), dict(client=None), dict(sim=False)])
@@ -119,6 +120,8 @@ CALLS: dict[str, Callable[[OkxClient], object]] = {
     "place_order": lambda c: c.place_order(_order("epPlace1")),
     "place_batch_orders": lambda c: c.place_batch_orders([_order("epBatch1"), _order("epBatch2")]),
     "amend_order": lambda c: c.amend_order("BTC-USDT", cl_ord_id="epPlace1", new_px=Decimal("1001")),
+    "amend_batch_orders": lambda c: c.amend_batch_orders([Amend(inst_id="BTC-USDT", cl_ord_id="epBatch1",
+                                                                new_px=Decimal("1002"))]),
     "order": lambda c: c.order("BTC-USDT", cl_ord_id="epPlace1"),
     "cancel_order": lambda c: c.cancel_order("BTC-USDT", cl_ord_id="epPlace1"),
     "pending_orders": lambda c: c.pending_orders(),

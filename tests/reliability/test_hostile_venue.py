@@ -22,8 +22,10 @@ from okx_wire.orders import OrderRequest
 HANG = 20.0
 CLOUDFLARE = (b"<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
               b"<body>Checking your browser\n before accessing www.okx.com.</body></html>")
+# It names its tdMode, so the client sends it without reading the account mode first: each
+# hostile answer below is the answer to the order itself.
 ORDER = OrderRequest(inst_id="BTC-USDT", side="buy", ord_type="limit", sz=Decimal("1"), px=Decimal("10"),
-                     cl_ord_id="hostile1")
+                     cl_ord_id="hostile1", td_mode="cash")
 
 
 def answer(status: str, body: bytes, *, ctype: str = "application/json", extra: str = "") -> bytes:
@@ -232,3 +234,14 @@ def test_empty_order_answer_is_outcome_unknown(creds: ApiCredentials) -> None:
     with raw_server(sends(answer("200 OK", b'{"code":"0","msg":"","data":[]}'))) as url:
         exc = bounded(lambda: client(url, creds).place_order(ORDER))
     assert one_line(exc, errors.AmbiguousReply) and exc.outcome_unknown  # type: ignore[union-attr]
+
+
+def test_an_unreadable_account_mode_sends_no_order(creds: ApiCredentials) -> None:
+    """The account mode decides the tdMode: if it cannot be read, the order is not sent at all
+    (its outcome is known: it does not exist), rather than sent with a guessed mode."""
+    auto = ORDER.model_copy(update={"td_mode": None})
+    with raw_server(sends(answer("200 OK", b"<html>ok</html>", ctype="text/html"))) as url:
+        exc = bounded(lambda: client(url, creds).place_order(auto))
+    text = one_line(exc, errors.UnexpectedReply)
+    assert not isinstance(exc, errors.AmbiguousReply) and not exc.outcome_unknown  # type: ignore[union-attr]
+    assert "GET /api/v5/account/config" in text

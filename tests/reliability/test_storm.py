@@ -39,7 +39,10 @@ def prefect_api(prefect_db: Path) -> str:
 
 
 def basket_spec(name: str, base_url: str, assets: list[str]) -> dict[str, object]:
-    weight = 0.005  # 30 assets: 15% of the account per run, so four runs never lack funds
+    # 30 legs of 1 % (50,000 USDT each): every leg is larger than any simulator top-of-book level
+    # (at most 37,500 USD), so each run reads all 30 books for depth; 30 % of the account per run,
+    # and only one of the four runs trades.
+    weight = 0.01
     return {"name": name, "venue": "sim", "base_url": base_url,
             "risk": {"max_order_notional": 50000, "max_run_notional": 1000000,
                      "allowed_instruments": [f"{a}-USDT" for a in assets], "max_slippage_bps": 100},
