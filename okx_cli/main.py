@@ -31,6 +31,8 @@ from okx_cli.errors import PROG, UserError
 #: Command -> module of this package implementing it.
 COMMANDS = {"validate": "validate", "plan": "plan", "run": "run", "check-key": "check_key", "sim": "sim",
             "limits": "limits", "report": "report"}
+#: How long a run waits for Prefect's temporary server to start (Prefect's own default is 20 s).
+EPHEMERAL_STARTUP_S = 120
 #: Commands that take their own arguments (parsed by the command itself).
 _OWN_ARGUMENTS = ("sim", "limits")
 
@@ -74,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The temporary server of ephemeral mode creates its database on a fresh machine (about 10 s
+    # of migrations, far more on a loaded one); Prefect gives it 20 s and then fails the run.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(EPHEMERAL_STARTUP_S))
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)
