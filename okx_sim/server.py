@@ -442,24 +442,13 @@ class SimApp:
         return self._trade_reply(req, self.exchange.cancel(items, req.now_ms))
 
     def amend_order(self, req: Request) -> tuple[int, dict[str, Any]]:
-        body = req.json
-        if not isinstance(body, dict):
-            raise SimError("50002")
-        _required(body, "instId")
-        if param(body, "ordId") is None and param(body, "clOrdId") is None:
-            raise missing("ordId")
-        if param(body, "newSz") is None and param(body, "newPx") is None:
-            raise missing("newSz")
-        if self._expired(req):
-            item = {"clOrdId": param(body, "clOrdId") or "", "ordId": param(body, "ordId") or "",
-                    "reqId": param(body, "reqId") or "", "ts": str(req.now_ms), "sCode": "50037",
-                    "sMsg": okx_message("50037"), "subCode": ""}
-            return self._trade_reply(req, [item])
-        return self._trade_reply(req, [self.exchange.amend(body, req.now_ms)])
+        return self._amend(req, [req.json])
 
     def amend_batch(self, req: Request) -> tuple[int, dict[str, Any]]:
         """Up to 20 amendments, each as ``amend_order`` does it; one item's refusal is its own."""
-        items = _batch(req.json)
+        return self._amend(req, _batch(req.json))
+
+    def _amend(self, req: Request, items: list[Any]) -> tuple[int, dict[str, Any]]:
         for item in items:
             if not isinstance(item, dict):
                 raise SimError("50002")

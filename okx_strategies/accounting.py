@@ -77,7 +77,7 @@ class Closing:
     weights_after: dict[str, Decimal]
     projected: bool
     row: LedgerRow | None = None
-    #: The first run's figures, for "since it started" (None before any recorded run).
+    #: The spec's runs on this account, oldest first (this one included), for "since it started".
     history: list[LedgerRow] = field(default_factory=list)
     sleeves: dict[str, dict[str, Decimal]] = field(default_factory=dict)
 
@@ -159,7 +159,7 @@ def close_books(books: Books, plan: Plan, fills: Sequence[Fill], venue: Venue, l
         own_after = {ccy: free.get(ccy, ZERO) for ccy in books.ccys}
     prices_after = prices_in(books.quote, tickers, [*books.ccys, *own_after, *books.own_before])
     costs = run_costs(fills, plan.mids, prices_after)
-    mids = plan.mids or {c: p for c, p in books.prices_before.items()}
+    mids = plan.mids or books.prices_before
     weights_after = portfolio_weights(own_after, mids, books.quote, books.ccys)
     closing = Closing(account_after=account_after, own_after=own_after, prices_after=prices_after, costs=costs,
                       weights_after=weights_after, projected=projected)
