@@ -24,7 +24,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -34,11 +34,14 @@ from okx_sim.auth import Authenticator
 from okx_sim.config import ApiKeySpec, SimConfig
 from okx_sim.faults import Faults
 from okx_sim.matching import MatchingEngine, param
-from okx_sim.protocol import SimError, missing, param_error
-from okx_wire.endpoints import BOOK_DEPTH, ENDPOINTS, INST_TYPES, MAX_BALANCE_CCYS, MAX_BATCH_ORDERS
-from okx_wire.errors import okx_message
+from okx_sim.protocol import SimError
+from okx_sim.routes.account import AccountRoutes
+from okx_sim.routes.algo import AlgoRoutes
+from okx_sim.routes.base import Handler, Request, ok
+from okx_sim.routes.public import PublicRoutes
+from okx_sim.routes.trade import TradeRoutes
+from okx_wire.endpoints import ENDPOINTS, MAX_BATCH_ORDERS
 from okx_wire.limits import SlidingWindowLimiter, demands
-from okx_wire.precision import format_decimal
 
 log = logging.getLogger("okx_sim")
 
@@ -57,24 +60,6 @@ _JSON_HEADERS = [(b"content-type", b"application/json")]
 _CLOSE_HEADERS = [*_JSON_HEADERS, (b"connection", b"close")]
 
 
-@dataclass
-class Request:
-    method: str
-    path: str
-    #: The request-target exactly as sent (what OKX signs): raw path + "?" + raw query.
-    target: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: str
-    client_ip: str
-    now_ms: int
-    in_time_us: int
-    json: Any = None
-    key: ApiKeySpec | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-Handler = Callable[[Request], Any]
 
 
 @dataclass(frozen=True)
@@ -86,7 +71,7 @@ class Route:
     trade: bool = False
 
 
-class SimApp:
+class SimApp(PublicRoutes, AccountRoutes, TradeRoutes, AlgoRoutes):
     """ASGI callable. ``clock`` is the simulator's clock (wall clock + the configured skew)."""
 
     def __init__(self, config: SimConfig, exchange: MatchingEngine, faults: Faults, clock: Callable[[], int]) -> None:
@@ -280,237 +265,16 @@ class SimApp:
                          inst_type=req.query.get("instType", ""), inst_ids=inst_ids)
         return self.limiter.reserve(wanted) == 0 if wanted else True
 
-    # -- public ------------------------------------------------------------------------------
-    def public_time(self, req: Request) -> tuple[int, dict[str, Any]]:
-        return _ok([{"ts": str(req.now_ms)}])
-
-    def instruments(self, req: Request) -> tuple[int, dict[str, Any]]:
-        inst_type = _required(req.query, "instType")
-        if inst_type not in INST_TYPES:
-            raise param_error("instType")
-        if inst_type != "SPOT":
-            return _ok([])
-        rows = self.exchange.catalogue.rows
-        inst_id = param(req.query, "instId")
-        if inst_id is not None:
-            if inst_id not in rows:
-                raise SimError("51001")
-            return _ok([rows[inst_id]])
-        return _ok(list(rows.values()))
-
-    def _instrument(self, req: Request) -> Any:
-        inst = self.exchange.catalogue.get(_required(req.query, "instId"))
-        if inst is None:
-            raise SimError("51001")
-        return inst
-
-    def books(self, req: Request) -> bytes:
-        inst = self._instrument(req)
-        sz = param(req.query, "sz")
-        depth = 1
-        if sz is not None:
-            if not sz.isdigit() or int(sz) not in BOOK_DEPTH:
-                raise param_error("sz")
-            depth = int(sz)
-        market = self.exchange.market
-        return market.books_body(inst, market.step_at(req.now_ms), depth)
-
-    def ticker(self, req: Request) -> tuple[int, dict[str, Any]]:
-        inst = self._instrument(req)
-        market = self.exchange.market
-        return _ok([market.ticker(inst, market.step_at(req.now_ms))])
-
-    def tickers(self, req: Request) -> tuple[int, dict[str, Any]]:
-        inst_type = _required(req.query, "instType")
-        if inst_type not in INST_TYPES:
-            raise param_error("instType")
-        if inst_type != "SPOT":
-            return _ok([])
-        market = self.exchange.market
-        step = market.step_at(req.now_ms)
-        return _ok([market.ticker(inst, step) for inst in self.exchange.catalogue.instruments])
-
-    # -- account -----------------------------------------------------------------------------
-    def balance(self, req: Request) -> tuple[int, dict[str, Any]]:
-        ccy = param(req.query, "ccy")
-        ccys = [c.strip() for c in ccy.split(",") if c.strip()] if ccy else None
-        if ccys is not None and len(ccys) > MAX_BALANCE_CCYS:
-            raise param_error("ccy")
-        return _ok([self.exchange.balance(ccys, req.now_ms)])
-
-    def account_config(self, req: Request) -> tuple[int, dict[str, Any]]:
-        key = req.key
-        assert key is not None
-        perm = ",".join(p for p in ("read_only", "trade", "withdraw") if p in key.permissions)
-        uid = self.exchange.uid
-        return _ok([{
-            "acctLv": self.exchange.acct_lv, "acctStpMode": "cancel_maker", "autoLoan": False, "ctIsoMode": "automatic",
-            "enableSpotBorrow": False, "greeksType": "PA", "ip": key.ip, "kycLv": "2", "label": key.label,
-            "level": self.exchange.fee_tier.level, "levelTmp": "", "liquidationGear": "-1", "mainUid": uid,
-            "mgnIsoMode": "automatic",
-            "opAuth": "0", "perm": perm, "posMode": "net_mode", "roleType": "0", "spotBorrowAutoRepay": False,
-            "spotOffsetType": "", "spotRoleType": "0", "spotTraderInsts": [], "traderInsts": [],
-            "type": "0", "uid": uid,
-        }])
-
-    def trade_fee(self, req: Request) -> tuple[int, dict[str, Any]]:
-        """The fee tier the engine charges, in OKX's field set (deprecated fields included)."""
-        inst_type = _required(req.query, "instType")
-        if inst_type not in INST_TYPES:
-            raise param_error("instType")
-        if inst_type != "SPOT":
-            return _ok([])
-        inst_id = param(req.query, "instId")
-        if inst_id is not None and self.exchange.catalogue.get(inst_id) is None:
-            raise SimError("51001")
-        tier = self.exchange.fee_tier
-        maker, taker = format_decimal(tier.maker), format_decimal(tier.taker)
-        return _ok([{
-            "category": "1", "delivery": "", "exercise": "",
-            # elpMaker is "" where ELP does not apply; the simulator takes no elp orders.
-            "feeGroup": [{"elpMaker": "", "groupId": "1", "maker": maker, "taker": taker}],
-            "fiat": [], "instType": "SPOT", "level": tier.level, "maker": maker, "makerU": "", "makerUSDC": "",
-            "ruleType": "normal", "taker": taker, "takerU": "", "takerUSDC": "", "ts": str(req.now_ms),
-        }])
-
-    def currencies(self, req: Request) -> tuple[int, dict[str, Any]]:
-        ccy = param(req.query, "ccy")
-        wanted = set(ccy.split(",")) if ccy else None
-        rows = []
-        for code in self.exchange.catalogue.currencies():
-            if wanted is not None and code not in wanted:
-                continue
-            rows.append({
-                "canDep": True, "canInternal": True, "canWd": True, "ccy": code, "chain": f"{code}-{code}",
-                "ctAddr": "", "depEstOpenTime": "", "depQuotaFixed": "", "depQuoteDailyLayer2": "",
-                "logoLink": "", "mainNet": True, "maxFee": "0.001", "maxFeeForCtAddr": "", "maxWd": "1000000",
-                "minDep": "0.00000001", "minDepArrivalConfirm": "1", "minFee": "0.0001", "minFeeForCtAddr": "",
-                "minWd": "0.001", "minWdUnlockConfirm": "1", "name": code, "needTag": False,
-                "usedDepQuotaFixed": "", "usedWdQuota": "0", "wdEstOpenTime": "", "wdQuota": "10000000",
-                "wdTickSz": "8",
-            })
-        return _ok(rows)
-
-    # -- trade -------------------------------------------------------------------------------
-    def _expired(self, req: Request) -> bool:
-        text = req.headers.get("exptime")
-        if not text:
-            return False
-        if not text.strip().isdigit():
-            raise param_error("expTime")
-        return req.now_ms > int(text)
-
-    def _trade_reply(self, req: Request, items: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
-        failed = sum(1 for item in items if item["sCode"] != "0")
-        code = "0" if failed == 0 else "1" if failed == len(items) else "2"
-        return 200, {"code": code, "data": items, "inTime": str(req.in_time_us),
-                     "msg": "" if code == "0" else okx_message(code), "outTime": str(time.time_ns() // 1000)}
-
-    def _place(self, req: Request, raw_items: list[Any], batch: bool) -> tuple[int, dict[str, Any]]:
-        parsed = [self.exchange.parse_place(item) for item in raw_items]
-        if self._expired(req):
-            items = [{"clOrdId": r.cl_ord_id, "ordId": "", "tag": r.tag, "ts": str(req.now_ms), "sCode": "50037",
-                      "sMsg": okx_message("50037"), "subCode": ""} for r in parsed]
-        else:
-            items = self.exchange.place(parsed, req.now_ms, batch)
-        return self._trade_reply(req, items)
-
-    def place_order(self, req: Request) -> tuple[int, dict[str, Any]]:
-        if not isinstance(req.json, dict):
-            raise SimError("50002")
-        return self._place(req, [req.json], False)
-
-    def batch_orders(self, req: Request) -> tuple[int, dict[str, Any]]:
-        items = _batch(req.json)
-        return self._place(req, items, True)
-
-    def cancel_order(self, req: Request) -> tuple[int, dict[str, Any]]:
-        if not isinstance(req.json, dict):
-            raise SimError("50002")
-        return self._cancel(req, [req.json])
-
-    def cancel_batch(self, req: Request) -> tuple[int, dict[str, Any]]:
-        return self._cancel(req, _batch(req.json))
-
-    def _cancel(self, req: Request, items: list[Any]) -> tuple[int, dict[str, Any]]:
-        for item in items:
-            if not isinstance(item, dict):
-                raise SimError("50002")
-            _required(item, "instId")
-            if param(item, "ordId") is None and param(item, "clOrdId") is None:
-                raise missing("ordId")
-        return self._trade_reply(req, self.exchange.cancel(items, req.now_ms))
-
-    def amend_order(self, req: Request) -> tuple[int, dict[str, Any]]:
-        return self._amend(req, [req.json])
-
-    def amend_batch(self, req: Request) -> tuple[int, dict[str, Any]]:
-        """Up to 20 amendments, each as ``amend_order`` does it; one item's refusal is its own."""
-        return self._amend(req, _batch(req.json))
-
-    def _amend(self, req: Request, items: list[Any]) -> tuple[int, dict[str, Any]]:
-        for item in items:
-            if not isinstance(item, dict):
-                raise SimError("50002")
-            _required(item, "instId")
-            if param(item, "ordId") is None and param(item, "clOrdId") is None:
-                raise missing("ordId")
-            if param(item, "newSz") is None and param(item, "newPx") is None:
-                raise missing("newSz")
-        if self._expired(req):
-            return self._trade_reply(req, [
-                {"clOrdId": param(item, "clOrdId") or "", "ordId": param(item, "ordId") or "",
-                 "reqId": param(item, "reqId") or "", "ts": str(req.now_ms), "sCode": "50037",
-                 "sMsg": okx_message("50037"), "subCode": ""} for item in items])
-        return self._trade_reply(req, [self.exchange.amend(item, req.now_ms) for item in items])
-
-    def get_order(self, req: Request) -> tuple[int, dict[str, Any]]:
-        inst_id = _required(req.query, "instId")
-        ord_id, cl = param(req.query, "ordId"), param(req.query, "clOrdId")
-        if ord_id is None and cl is None:
-            raise missing("ordId")
-        if self.exchange.catalogue.get(inst_id) is None:
-            raise SimError("51001")
-        order = self.exchange.get_order(inst_id, ord_id, cl, req.now_ms)
-        if order is None:
-            raise SimError("51603")
-        return _ok([order])
-
-    def _check_inst_type(self, req: Request, required: bool) -> None:
-        inst_type = _required(req.query, "instType") if required else param(req.query, "instType")
-        if inst_type is not None and inst_type not in INST_TYPES:
-            raise param_error("instType")
-
-    def orders_pending(self, req: Request) -> tuple[int, dict[str, Any]]:
-        self._check_inst_type(req, False)
-        if param(req.query, "instType") not in (None, "SPOT"):
-            return _ok([])
-        return _ok(self.exchange.list_orders(pending=True, params=req.query, now=req.now_ms))
-
-    def orders_history(self, req: Request) -> tuple[int, dict[str, Any]]:
-        self._check_inst_type(req, True)
-        if req.query["instType"] != "SPOT":
-            return _ok([])
-        return _ok(self.exchange.list_orders(pending=False, params=req.query, now=req.now_ms))
-
-    def fills(self, req: Request) -> tuple[int, dict[str, Any]]:
-        self._check_inst_type(req, req.path.endswith("fills-history"))
-        if param(req.query, "instType") not in (None, "SPOT"):
-            return _ok([])
-        return _ok(self.exchange.list_fills(req.query, req.now_ms))
-
-    fills_history = fills
-
     # -- test inspection (outside OKX's namespace) -------------------------------------------
     def sim_orders(self, req: Request) -> tuple[int, dict[str, Any]]:
         cl = param(req.query, "clOrdId")
         rows = self.exchange.orders_by_client_id(cl) if cl else self.exchange.all_orders()
-        return _ok(rows)
+        return ok(rows)
 
     def sim_state(self, req: Request) -> tuple[int, dict[str, Any]]:
         balances = {c: {"cash": str(b.cash), "frozen": str(b.frozen)} for c, b in self.exchange.balances.items()}
         conservation = {c: [str(a), str(b)] for c, (a, b) in self.exchange.conservation().items()}
-        return _ok([{"uid": self.exchange.uid, "balances": balances, "conservation": conservation,
+        return ok([{"uid": self.exchange.uid, "balances": balances, "conservation": conservation,
                      "step": self.exchange.market.step_at(req.now_ms),
                      "rateLimitRefusals": self.limiter.refusals,
                      "peakBudgetUse": {name: round(use, 4) for name, use in sorted(self.limiter.peak_use.items())}}])
@@ -534,31 +298,10 @@ _DROPPED = object()
 _TOO_MANY_RESULT = object()
 
 
-def _ok(data: list[Any]) -> tuple[int, dict[str, Any]]:
-    return 200, {"code": "0", "msg": "", "data": data}
-
-
-def _required(params: dict[str, Any], name: str) -> str:
-    value = param(params, name)
-    if value is None:
-        raise missing(name)
-    return value
-
-
 def _announces_body(headers: dict[str, str]) -> bool:
     """Whether the request says a body follows (Content-Length > 0, or any Transfer-Encoding)."""
     length = headers.get("content-length", "").strip()
     return "transfer-encoding" in headers or (length.isdigit() and int(length) > 0)
-
-
-def _batch(body: Any) -> list[Any]:
-    if not isinstance(body, list):
-        raise SimError("50002")
-    if not body:
-        raise SimError("50000")
-    if len(body) > MAX_BATCH_ORDERS:
-        raise param_error("batch")
-    return body
 
 
 async def _respond(send: Send, status: int, body: bytes, *, close: bool = False) -> None:

@@ -35,6 +35,7 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from okx_wire.algo_orders import AlgoOrdersApi
 from okx_wire.auth import ApiCredentials, Clock, Signer, mask_headers, system_clock
 from okx_wire.endpoints import BOOK_DEPTH, BY_KEY, MAX_BALANCE_CCYS, MAX_BATCH_ORDERS, PAGE_LIMIT, E, Endpoint
 from okx_wire.errors import (
@@ -53,6 +54,7 @@ from okx_wire.errors import (
 )
 from okx_wire.hosts import is_global_host, resolve_base_url
 from okx_wire.limits import Limiter, SlidingWindowLimiter, demands
+from okx_wire.market_data import MarketDataApi
 from okx_wire.models import (
     AccountConfig,
     Balance,
@@ -287,7 +289,7 @@ def _param(value: object) -> str:
     return str(value)
 
 
-class OkxClient:
+class OkxClient(MarketDataApi, AlgoOrdersApi):
     """A synchronous OKX V5 client for one API key on one venue.
 
     ``credentials`` may be omitted for public market data. ``limiter`` defaults to the shared

@@ -61,12 +61,12 @@ class Budget:
     counts_orders: bool = False
 
 
-#: Every OKX budget window, in seconds.
+#: OKX's usual budget window, in seconds; a few endpoints count per 1 s or 5 s (``window``).
 WINDOW: Final = 2.0
 
 
-def _budget(name: str, limit: int, scope: Scope, *, counts_orders: bool = False) -> Budget:
-    return Budget(name, limit, WINDOW, scope, counts_orders)
+def _budget(name: str, limit: int, scope: Scope, *, counts_orders: bool = False, window: float = WINDOW) -> Budget:
+    return Budget(name, limit, window, scope, counts_orders)
 
 
 # -- request limits OKX documents (section 3 of API-FACTS.md) ---------------------------------------
@@ -79,6 +79,17 @@ MAX_BALANCE_CCYS: Final = 20
 BOOK_DEPTH: Final = range(1, 401)
 #: Rows per page of the order and fill listings: ``limit`` at most 100, also the default.
 PAGE_LIMIT: Final = 100
+#: Rows of one ``market/candles`` or ``history-candles`` page: ``limit`` at most 300, default 100.
+CANDLE_LIMIT: Final = 300
+#: ``market/trades`` ``limit``: at most 500 (default 100); ``history-trades``: at most 100.
+TRADES_LIMIT: Final = 500
+HISTORY_TRADES_LIMIT: Final = 100
+#: Algo orders in one ``cancel-algos`` request.
+MAX_ALGO_CANCELS: Final = 10
+#: Instruments in one ``account/max-size`` or ``max-avail-size`` request.
+MAX_SIZE_INSTS: Final = 5
+#: ``cancel-all-after`` ``timeOut`` in seconds: 0 disarms, else 10..120.
+CANCEL_ALL_AFTER_S: Final = range(10, 121)
 #: Instrument types OKX accepts for ``instType``.
 INST_TYPES: Final = frozenset({"SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "EVENTS"})
 
@@ -153,12 +164,29 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     Endpoint("tickers", "GET", "/api/v5/market/tickers", PUBLIC, _budget("market/tickers", 20, _IP),
              client="tickers"),
     Endpoint("books", "GET", "/api/v5/market/books", PUBLIC, _budget("market/books", 40, _IP), client="order_book"),
+    Endpoint("candles", "GET", "/api/v5/market/candles", PUBLIC, _budget("market/candles", 40, _IP),
+             client="candles"),
+    Endpoint("history_candles", "GET", "/api/v5/market/history-candles", PUBLIC,
+             _budget("market/history-candles", 20, _IP), client="history_candles"),
+    Endpoint("trades", "GET", "/api/v5/market/trades", PUBLIC, _budget("market/trades", 100, _IP), client="trades"),
+    Endpoint("history_trades", "GET", "/api/v5/market/history-trades", PUBLIC,
+             _budget("market/history-trades", 20, _IP), client="history_trades"),
+    Endpoint("system_status", "GET", "/api/v5/system/status", PUBLIC,
+             _budget("system/status", 1, _IP, window=5.0), client="system_status"),
     Endpoint("balance", "GET", "/api/v5/account/balance", PRIVATE, _budget("account/balance", 10, _USER),
              client="balance"),
     Endpoint("account_config", "GET", "/api/v5/account/config", PRIVATE, _budget("account/config", 5, _USER),
              client="account_config"),
     Endpoint("trade_fee", "GET", "/api/v5/account/trade-fee", PRIVATE, _budget("account/trade-fee", 5, _USER),
              client="trade_fee"),
+    Endpoint("max_size", "GET", "/api/v5/account/max-size", PRIVATE, _budget("account/max-size", 20, _USER),
+             client="max_size"),
+    Endpoint("max_avail_size", "GET", "/api/v5/account/max-avail-size", PRIVATE,
+             _budget("account/max-avail-size", 20, _USER), client="max_avail_size"),
+    Endpoint("bills", "GET", "/api/v5/account/bills", PRIVATE, _budget("account/bills", 5, _USER, window=1.0),
+             client="bills"),
+    Endpoint("bills_archive", "GET", "/api/v5/account/bills-archive", PRIVATE,
+             _budget("account/bills-archive", 5, _USER), client="bills_archive"),
     Endpoint("currencies", "GET", "/api/v5/asset/currencies", PRIVATE, None,
              note="served for ccxt, which loads currencies first; the client has no use for it, and its "
                   "budget is not among the facts this project keeps, so neither side throttles it"),
@@ -183,6 +211,24 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
              _budget("trade/orders-pending", 60, _USER), client="pending_orders"),
     Endpoint("orders_history", "GET", "/api/v5/trade/orders-history", PRIVATE,
              _budget("trade/orders-history", 40, _USER), client="order_history"),
+    Endpoint("orders_history_archive", "GET", "/api/v5/trade/orders-history-archive", PRIVATE,
+             _budget("trade/orders-history-archive", 20, _USER), client="order_history_archive"),
+    Endpoint("cancel_all_after", "POST", "/api/v5/trade/cancel-all-after", PRIVATE,
+             _budget("trade/cancel-all-after", 1, _USER, window=1.0), trade=True, client="cancel_all_after",
+             note="OKX counts it per user and tag; counted per user here, which is never looser"),
+    Endpoint("place_algo", "POST", "/api/v5/trade/order-algo", PRIVATE, _budget("trade/order-algo", 20, _USER_INST),
+             trade=True, client="place_algo_order"),
+    Endpoint("cancel_algos", "POST", "/api/v5/trade/cancel-algos", PRIVATE,
+             _budget("trade/cancel-algos", 20, _USER_INST, counts_orders=True), trade=True,
+             client="cancel_algo_orders"),
+    Endpoint("amend_algos", "POST", "/api/v5/trade/amend-algos", PRIVATE,
+             _budget("trade/amend-algos", 20, _USER_INST), trade=True, client="amend_algo_order"),
+    Endpoint("get_algo", "GET", "/api/v5/trade/order-algo", PRIVATE, _budget("trade/order-algo-details", 20, _USER),
+             client="algo_order"),
+    Endpoint("algos_pending", "GET", "/api/v5/trade/orders-algo-pending", PRIVATE,
+             _budget("trade/orders-algo-pending", 20, _USER), client="pending_algo_orders"),
+    Endpoint("algos_history", "GET", "/api/v5/trade/orders-algo-history", PRIVATE,
+             _budget("trade/orders-algo-history", 20, _USER), client="algo_order_history"),
     Endpoint("fills", "GET", "/api/v5/trade/fills", PRIVATE, _budget("trade/fills", 60, _USER), client="fills"),
     Endpoint("fills_history", "GET", "/api/v5/trade/fills-history", PRIVATE,
              _budget("trade/fills-history", 10, _USER),
