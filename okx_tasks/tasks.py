@@ -29,8 +29,23 @@ from okx_strategies.direct import all_pending_orders, read_books, read_order_sta
 from okx_tasks.blocks import OkxCredentials
 from okx_tasks.retry import JITTER, READ_RETRY_DELAYS, TRADE_RETRY_DELAYS, retry_transient
 from okx_wire import placement
+from okx_wire.endpoints import PAGE_LIMIT
 from okx_wire.errors import OrderNotFound
-from okx_wire.models import AccountConfig, Balance, Fill, Instrument, Order, OrderAck, OrderBook, Ticker, TradeFee
+from okx_wire.models import (
+    AccountConfig,
+    Balance,
+    Bill,
+    DeadManTimer,
+    Fill,
+    Instrument,
+    MaxAvailSize,
+    MaxSize,
+    Order,
+    OrderAck,
+    OrderBook,
+    Ticker,
+    TradeFee,
+)
 from okx_wire.orders import Amend, OrderRequest
 
 _COMMON: dict[str, Any] = {
@@ -199,6 +214,70 @@ def get_trade_fee(credentials: OkxCredentials, inst_type: str = "SPOT", inst_id:
     fee = credentials.get_client().trade_fee(inst_type, inst_id)
     _logger().info("fee rates (%s): taker %s, maker %s", inst_id or inst_type, fee.taker_rate, fee.maker_rate)
     return fee
+
+
+@task(name="okx-max-size", task_run_name="max-size", **READ)
+def get_max_size(credentials: OkxCredentials, inst_ids: Sequence[str], px: Decimal | None = None) -> list[MaxSize]:
+    """The largest spot order the account could place now, per instrument (at most five), in
+    the tdMode its account mode needs.
+
+    Args:
+        credentials: the key and venue.
+        inst_ids: the instruments.
+        px: the price to size a buy at (one instrument only; else each last price).
+    """
+    sizes = credentials.get_client().max_size(list(inst_ids), px=px)
+    _logger().info("max size: %s", "; ".join(f"{s.inst_id} buy {s.max_buy} sell {s.max_sell}" for s in sizes))
+    return sizes
+
+
+@task(name="okx-max-avail-size", task_run_name="max-avail-size", **READ)
+def get_max_avail_size(credentials: OkxCredentials, inst_ids: Sequence[str]) -> list[MaxAvailSize]:
+    """What is available to trade now per instrument: quote to buy with, base to sell."""
+    sizes = credentials.get_client().max_avail_size(list(inst_ids))
+    _logger().info("available: %s", "; ".join(f"{s.inst_id} buy {s.avail_buy} sell {s.avail_sell}" for s in sizes))
+    return sizes
+
+
+@task(name="okx-bills", task_run_name="bills", **READ)
+def get_bills(credentials: OkxCredentials, ccy: str | None = None, inst_id: str | None = None,
+              begin_ms: int | None = None, archive: bool = False) -> list[Bill]:
+    """Every bill of the account since ``begin_ms`` (7 days; 3 months with ``archive``), newest
+    first, following the billId cursor page by page.
+
+    Args:
+        credentials: the key and venue.
+        ccy: only this currency's bills.
+        inst_id: only this instrument's trade bills.
+        begin_ms: exchange time (Unix ms) of the oldest bill wanted.
+        archive: read ``bills-archive`` (3 months, 5 requests per 2 s) instead of ``bills``.
+    """
+    client = credentials.get_client()
+    found: list[Bill] = []
+    after: str | None = None
+    while True:
+        page = client.bills(ccy=ccy, inst_id=inst_id, begin_ms=begin_ms, after=after, archive=archive)
+        found += page
+        if len(page) < PAGE_LIMIT:
+            break
+        after = page[-1].bill_id
+    _logger().info("%d bill(s)%s", len(found), f" of {ccy}" if ccy else "")
+    return found
+
+
+@task(name="okx-cancel-all-after", task_run_name="cancel-all-after-{timeout_s}s", **READ)
+def arm_cancel_all_after(credentials: OkxCredentials, timeout_s: int, tag: str | None = None) -> DeadManTimer:
+    """Arm, re-arm (the heartbeat) or, with 0, disarm OKX's dead-man switch. Re-arming is what a
+    retry does anyway, so it is retried like a read.
+
+    Args:
+        credentials: the key and venue.
+        timeout_s: 0 (off) or 10..120 seconds.
+        tag: only orders carrying this tag are covered (else the whole account).
+    """
+    timer = credentials.get_client().cancel_all_after(timeout_s, tag=tag)
+    _logger().info("dead-man switch %s", f"armed for {timeout_s} s" if timer.trigger_time else "disarmed")
+    return timer
 
 
 @task(name="okx-instruments", task_run_name="instruments-{inst_type}", **READ)
@@ -440,6 +519,31 @@ def get_order_history(credentials: OkxCredentials, inst_id: str | None = None, l
         The orders, newest first.
     """
     return credentials.get_client().order_history(inst_id=inst_id, limit=limit)
+
+
+@task(name="okx-order-history-archive", task_run_name="order-history-archive", **READ)
+def get_order_history_archive(credentials: OkxCredentials, inst_id: str | None = None, state: str | None = None,
+                              begin_ms: int | None = None) -> list[Order]:
+    """Every final order of the last 3 months since ``begin_ms`` (creation time), newest first,
+    page by page.
+
+    Args:
+        credentials: the key and venue.
+        inst_id: one instrument, or None for all.
+        state: ``filled``, ``canceled`` or ``mmp_canceled``, or None for all.
+        begin_ms: exchange time (Unix ms) of the oldest order wanted.
+    """
+    client = credentials.get_client()
+    found: list[Order] = []
+    after: str | None = None
+    while True:
+        page = client.order_history_archive(inst_id=inst_id, state=state, begin_ms=begin_ms, after=after)
+        found += page
+        if len(page) < PAGE_LIMIT:
+            break
+        after = page[-1].ord_id
+    _logger().info("%d archived order(s)", len(found))
+    return found
 
 
 @task(name="okx-fills", task_run_name="fills", **READ)

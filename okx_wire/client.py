@@ -37,7 +37,17 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from okx_wire.algo_orders import AlgoOrdersApi
 from okx_wire.auth import ApiCredentials, Clock, Signer, mask_headers, system_clock
-from okx_wire.endpoints import BOOK_DEPTH, BY_KEY, MAX_BALANCE_CCYS, MAX_BATCH_ORDERS, PAGE_LIMIT, E, Endpoint
+from okx_wire.endpoints import (
+    BOOK_DEPTH,
+    BY_KEY,
+    CANCEL_ALL_AFTER_S,
+    MAX_BALANCE_CCYS,
+    MAX_BATCH_ORDERS,
+    MAX_SIZE_INSTS,
+    PAGE_LIMIT,
+    E,
+    Endpoint,
+)
 from okx_wire.errors import (
     AmbiguousReply,
     ConfigurationError,
@@ -58,8 +68,12 @@ from okx_wire.market_data import MarketDataApi
 from okx_wire.models import (
     AccountConfig,
     Balance,
+    Bill,
+    DeadManTimer,
     Fill,
     Instrument,
+    MaxAvailSize,
+    MaxSize,
     Order,
     OrderAck,
     OrderBook,
@@ -764,6 +778,54 @@ class OkxClient(MarketDataApi, AlgoOrdersApi):
             raise UnexpectedReply(f"no fee rates for instType {inst_type}", request=f"GET {E.trade_fee.path}")
         return TradeFee.model_validate(data[0])
 
+    def _size_params(self, inst_ids: Sequence[str], td_mode: str | None) -> dict[str, object]:
+        ids = list(dict.fromkeys(inst_ids))
+        if not 1 <= len(ids) <= MAX_SIZE_INSTS:
+            raise ConfigurationError(f"max-size takes 1 to {MAX_SIZE_INSTS} instruments, got {len(ids)}")
+        return {"instId": ",".join(ids), "tdMode": td_mode or self.spot_td_mode()}
+
+    def max_size(self, inst_ids: Sequence[str], *, td_mode: str | None = None,
+                 px: Decimal | None = None) -> list[MaxSize]:
+        """The largest spot order the account could place now, per instrument (at most five).
+
+        Args:
+            inst_ids: the instruments.
+            td_mode: the order's tdMode; by default the one the account's mode needs.
+            px: the price to size a buy at (one instrument only; OKX ignores it for several and
+                uses each last price).
+        """
+        params = {**self._size_params(inst_ids, td_mode), "px": px}
+        return [MaxSize.model_validate(item) for item in self._call(E.max_size, params=params)["data"]]
+
+    def max_avail_size(self, inst_ids: Sequence[str], *, td_mode: str | None = None) -> list[MaxAvailSize]:
+        """What is available to trade now per instrument: quote to buy with, base to sell."""
+        params = self._size_params(inst_ids, td_mode)
+        return [MaxAvailSize.model_validate(item) for item in self._call(E.max_avail_size, params=params)["data"]]
+
+    def bills(self, *, ccy: str | None = None, inst_id: str | None = None, inst_type: str | None = None,
+              bill_type: str | None = None, after: str | None = None, begin_ms: int | None = None,
+              end_ms: int | None = None, limit: int = PAGE_LIMIT, archive: bool = False) -> list[Bill]:
+        """One page of the account's bills, newest first: 7 days, or 3 months with ``archive``
+        (``bills-archive``, half the budget).
+
+        Args:
+            ccy, inst_id, inst_type, bill_type: OKX's filters (``bill_type`` is its ``type``:
+                "2" trade, "1" transfer...).
+            after: a ``bill_id``: the page of bills older than it (the next page).
+            begin_ms, end_ms: on the bill's ``ts``.
+            limit: page size, 1..100.
+        """
+        if not 1 <= limit <= PAGE_LIMIT:
+            raise ConfigurationError(f"bills limit must be 1..{PAGE_LIMIT}, got {limit}")
+        params = {"ccy": ccy, "instId": inst_id, "instType": inst_type, "type": bill_type, "after": after,
+                  "begin": begin_ms, "end": end_ms, "limit": limit}
+        data = self._call(E.bills_archive if archive else E.bills, params=params)["data"]
+        return [Bill.model_validate(item) for item in data]
+
+    def bills_archive(self, **filters: Any) -> list[Bill]:
+        """``bills`` over the last 3 months (the same filters)."""
+        return self.bills(**filters, archive=True)
+
     # -- trade ----------------------------------------------------------------------------------
 
     def _td_mode_for(self, orders: Sequence[OrderRequest]) -> str:
@@ -931,6 +993,42 @@ class OkxClient(MarketDataApi, AlgoOrdersApi):
         """One page of final orders of the last 7 days, newest first (``limit`` at most 100)."""
         data = self._call(E.orders_history, params={"instType": inst_type, "instId": inst_id, "limit": limit})["data"]
         return [Order.model_validate(item) for item in data]
+
+    def order_history_archive(self, inst_type: str = "SPOT", *, inst_id: str | None = None,
+                              ord_types: Sequence[str] = (), state: str | None = None, after: str | None = None,
+                              begin_ms: int | None = None, end_ms: int | None = None,
+                              limit: int = PAGE_LIMIT) -> list[Order]:
+        """One page of final orders of the last 3 months, newest first.
+
+        Args:
+            ord_types: OKX's ``ordType`` filter (several are sent as its comma list).
+            state: ``filled``, ``canceled`` or ``mmp_canceled``.
+            after: an ``ord_id``: the page of orders older than it.
+            begin_ms, end_ms: on the order's creation time.
+        """
+        params = {"instType": inst_type, "instId": inst_id, "ordType": ",".join(ord_types) or None, "state": state,
+                  "after": after, "begin": begin_ms, "end": end_ms, "limit": limit}
+        data = self._call(E.orders_history_archive, params=params)["data"]
+        return [Order.model_validate(item) for item in data]
+
+    def cancel_all_after(self, timeout_s: int, *, tag: str | None = None) -> DeadManTimer:
+        """Arm (or re-arm: the heartbeat) OKX's dead-man switch: unless called again within
+        ``timeout_s`` seconds, the venue cancels every pending order of the account, or only
+        those carrying ``tag``. ``timeout_s`` 0 disarms it.
+
+        Raises:
+            ConfigurationError: ``timeout_s`` is not 0 or 10..120 (refused before sending).
+        """
+        if timeout_s != 0 and timeout_s not in CANCEL_ALL_AFTER_S:
+            raise ConfigurationError(f"cancel-all-after timeout must be 0 (off) or {CANCEL_ALL_AFTER_S.start}.."
+                                     f"{CANCEL_ALL_AFTER_S.stop - 1} s, got {timeout_s}")
+        payload: dict[str, str] = {"timeOut": str(timeout_s)}
+        if tag:
+            payload["tag"] = tag
+        data = self._call(E.cancel_all_after, payload=payload)["data"]
+        if not data:
+            raise UnexpectedReply("cancel-all-after answered no timer", request=f"POST {E.cancel_all_after.path}")
+        return DeadManTimer.model_validate(data[0])
 
     def fills(self, inst_id: str | None = None, ord_id: str | None = None, inst_type: str = "SPOT",
               limit: int = PAGE_LIMIT) -> list[Fill]:

@@ -78,11 +78,32 @@ class BalanceDetail(OkxModel):
     avail_eq: Amount = None
     eq_usd: Amount = None
     u_time: Millis = None
+    # Filled in by the margin modes only (acctLv 3 and 4; some in 1 or 2), else None.
+    dis_eq: Amount = None
+    iso_eq: Amount = None
+    liab: Amount = None
+    cross_liab: Amount = None
+    interest: Amount = None
+    max_loan: Amount = None
+    upl: Amount = None
 
 
 class Balance(OkxModel):
+    """``account/balance``. Which top-level figures are filled in depends on the account mode
+    (OKX answers "" for the rest, None here): Spot mode has ``adj_eq`` and the margin
+    requirements, Futures mode only ``total_eq`` and ``iso_eq``, the margin modes all of them."""
+
     total_eq: Amount = None
     u_time: Millis = None
+    adj_eq: Amount = None
+    avail_eq: Amount = None
+    iso_eq: Amount = None
+    ord_froz: Amount = None
+    imr: Amount = None
+    mmr: Amount = None
+    mgn_ratio: Amount = None
+    upl: Amount = None
+    notional_usd: Amount = None
     details: list[BalanceDetail] = Field(default_factory=list)
 
     def detail(self, ccy: str) -> BalanceDetail | None:
@@ -301,6 +322,11 @@ class Order(OkxModel):
     fee_ccy: str = ""
     c_time: Millis = None
     u_time: Millis = None
+    #: Set on an order an algo order placed when it triggered (``source`` 7: TP/SL, 6: trigger,
+    #: 25: trailing stop).
+    algo_id: str = ""
+    algo_cl_ord_id: str = ""
+    source: str = ""
 
     @property
     def filled(self) -> Decimal:
@@ -325,3 +351,56 @@ class Fill(OkxModel):
     fee_ccy: str = ""
     exec_type: str = ""
     ts: Millis = None
+
+
+class MaxSize(OkxModel):
+    """``account/max-size``: the largest order the account could place now. Spot ``max_buy``
+    and ``max_sell`` are in the base currency (at the price asked, or the last price)."""
+
+    inst_id: str
+    ccy: str = ""
+    max_buy: Decimal
+    max_sell: Decimal
+
+
+class MaxAvailSize(OkxModel):
+    """``account/max-avail-size``: what is available to trade now; for spot ``avail_buy`` is in
+    the quote currency and ``avail_sell`` in the base currency."""
+
+    inst_id: str
+    avail_buy: Decimal
+    avail_sell: Decimal
+
+
+class Bill(OkxModel):
+    """One ``account/bills`` row: a change of one currency's balance. A spot fill is two trade
+    bills (``type`` 2), one per currency; the fee rides on the leg it was charged in
+    (``fee`` negative = paid), there is no separate fee bill."""
+
+    bill_id: str
+    type: str
+    sub_type: str = ""
+    ccy: str
+    bal: Amount = None
+    bal_chg: Decimal
+    fee: Amount = None
+    sz: Amount = None
+    px: Amount = None
+    inst_id: str = ""
+    inst_type: str = ""
+    mgn_mode: str = ""
+    ord_id: str = ""
+    cl_ord_id: str = ""
+    trade_id: str = ""
+    exec_type: str = ""
+    ts: Millis = None
+
+
+class DeadManTimer(OkxModel):
+    """``trade/cancel-all-after``: when the venue cancels the account's orders unless re-armed.
+    ``trigger_time`` is 0 when disarmed. OKX's documented example gives both figures in
+    seconds (its other timestamps are ms); kept as sent."""
+
+    trigger_time: int
+    tag: str = ""
+    ts: int

@@ -64,3 +64,13 @@ def batch(body: Any, cap: int = MAX_BATCH_ORDERS) -> list[Any]:
     if len(body) > cap:
         raise param_error("batch")
     return body
+
+
+def ms_param(params: dict[str, Any], name: str) -> int | None:
+    """An optional Unix-ms parameter (``begin``, ``end``)."""
+    text = param(params, name)
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise param_error(name)
+    return int(text)

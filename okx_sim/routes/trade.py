@@ -5,14 +5,22 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from okx_sim.matching import param
+from okx_sim.dead_man import DeadManSwitch
+from okx_sim.matching import _page, param
 from okx_sim.protocol import SimError, missing, param_error
-from okx_sim.routes.base import Request, Routes, batch, ok, required
-from okx_wire.endpoints import INST_TYPES
+from okx_sim.routes.base import Reply, Request, Routes, batch, ms_param, ok, required
+from okx_wire.endpoints import CANCEL_ALL_AFTER_S, INST_TYPES
 from okx_wire.errors import okx_message
+
+#: How far back orders-history-archive reaches (3 months).
+ARCHIVE_REACH_MS = 92 * 86_400_000
+#: The order types OKX filters on (orders-history-archive ``ordType``).
+ORD_TYPES = frozenset({"market", "limit", "post_only", "fok", "ioc", "optimal_limit_ioc", "mmp", "mmp_and_post_only",
+                       "op_fok", "elp"})
 
 
 class TradeRoutes(Routes):
+    dead_man: DeadManSwitch
     def _expired(self, req: Request) -> bool:
         text = req.headers.get("exptime")
         if not text:
@@ -122,3 +130,58 @@ class TradeRoutes(Routes):
 
     fills_history = fills
 
+    def orders_history_archive(self, req: Request) -> Reply:
+        """Final orders of the last 3 months. Unlike orders-history it takes a comma list of
+        ordTypes, a state of canceled/filled/mmp_canceled and begin/end on cTime."""
+        self._check_inst_type(req, True)
+        q = req.query
+        ord_types = {t for t in (param(q, "ordType") or "").split(",") if t}
+        state = param(q, "state")
+        if ord_types - ORD_TYPES:
+            raise param_error("ordType")
+        if state is not None and state not in ("canceled", "filled", "mmp_canceled"):
+            raise param_error("state")
+        begin, end = ms_param(q, "begin"), ms_param(q, "end")
+        category = param(q, "category")
+        if q["instType"] != "SPOT" or category not in (None, "normal"):
+            return ok([])
+        inst_id = param(q, "instId")
+        self.exchange.tick(req.now_ms)
+        oldest = req.now_ms - ARCHIVE_REACH_MS
+        rows = [o for o in self.exchange.orders.values()
+                if not o.pending and o.c_time >= oldest and (inst_id is None or o.inst_id == inst_id)
+                and (not ord_types or o.ord_type in ord_types) and (state is None or o.state == state)
+                and (begin is None or o.c_time >= begin) and (end is None or o.c_time <= end)]
+        rows.sort(key=lambda o: int(o.ord_id), reverse=True)
+        return ok([o.to_okx() for o in _page(rows, q, lambda o: int(o.ord_id))])
+
+    def cancel_all_after(self, req: Request) -> Reply:
+        """Arm, re-arm or disarm the dead-man switch (``okx_sim.dead_man``). ``timeOut`` is
+        seconds, as a string or (ccxt) a JSON number. The answer's ``triggerTime`` and ``ts``
+        are in seconds, as OKX's documented example shows them."""
+        body = req.json
+        if not isinstance(body, dict):
+            raise SimError("50002")
+        raw = body.get("timeOut")
+        if raw is None or raw == "":
+            raise missing("timeOut")
+        text = str(raw).strip()
+        if isinstance(raw, bool) or not text.isdigit() or not (int(text) == 0 or int(text) in CANCEL_ALL_AFTER_S):
+            raise param_error("timeOut")
+        tag = param(body, "tag") or ""
+        if len(tag) > 16 or not tag.isalnum() and tag:
+            raise param_error("tag")
+        trigger = self.dead_man.arm(tag, int(text), req.now_ms)
+        if trigger is None:
+            raise SimError("51071")
+        return ok([{"triggerTime": str(trigger // 1000), "tag": tag, "ts": str(req.now_ms // 1000)}])
+
+    def fire_dead_man(self, now_ms: int) -> int:
+        """Cancel what every run-out timer covers; returns how many orders were cancelled."""
+        cancelled = 0
+        for tag in self.dead_man.due(now_ms):
+            items = [{"instId": o.inst_id, "ordId": o.ord_id} for o in list(self.exchange.orders.values())
+                     if o.pending and (not tag or o.tag == tag)]
+            for results in (self.exchange.cancel(items[i:i + 20], now_ms) for i in range(0, len(items), 20)):
+                cancelled += sum(1 for r in results if r["sCode"] == "0")
+        return cancelled
