@@ -205,6 +205,8 @@ class Venue(Protocol):
 
     def fills_since(self, begin_ms: int) -> list[Fill]: ...
 
+    def cancel_all_after(self, timeout_s: int, tag: str) -> None: ...
+
 
 class Run(Protocol):
     """What a strategy's ``execute`` works with: the checked spec, its plan, and the run's own

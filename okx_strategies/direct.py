@@ -216,6 +216,9 @@ class DirectVenue:
     def fills(self, inst_id: str) -> list[Fill]:
         return list(self.client.fills(inst_id=inst_id))
 
+    def cancel_all_after(self, timeout_s: int, tag: str) -> None:
+        self.client.cancel_all_after(timeout_s, tag=tag)
+
     def fills_since(self, begin_ms: int) -> list[Fill]:
         return list(self.client.fills_since(begin_ms))
 

@@ -13,12 +13,14 @@ with the same order ids (``--resume``), or starts over (``--restart``).
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager, nullcontext
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from okx_strategies.base import BOOK_DEPTH, Market, Run, Strategy, StrategySpec
+from okx_strategies.dead_man import DeadMan
 from okx_strategies.fields import Amount, InstId, Seconds, Side, Whole, int_range
-from okx_strategies.pipeline import SETTLE_TIMEOUT_S
+from okx_strategies.pipeline import SETTLE_TIMEOUT_S, order_tag
 from okx_strategies.plan import Plan, PlannedOrder, RiskLimits, SkippedLeg, limit_price, order_notional, twap_slices
 from okx_strategies.single import single_instrument_plan
 from okx_wire.models import Instrument, OrderBook
@@ -33,6 +35,10 @@ class Twap(StrategySpec):
     slices: Annotated[Whole, int_range(1, 1000, "slices")]
     window_seconds: Seconds
     limit_price: Amount | None = None
+    #: Arm OKX's dead-man switch (cancel-all-after, scoped to the spec's order tag) for this
+    #: many seconds while the run works: if the run dies, the venue cancels its resting slice.
+    #: At least 20 s: a slice settles for up to 10 s between heartbeats.
+    dead_man_seconds: Annotated[Whole, int_range(20, 120, "dead_man_seconds")] | None = None
 
 
 def plan(strategy: Twap, risk: RiskLimits, market: Market) -> Plan:
@@ -95,9 +101,8 @@ def twap_slice(strategy: Twap, risk: RiskLimits, book: OrderBook, instrument: In
 
 def execute(run: Run) -> None:
     strategy: Twap = run.strategy
-    result, log = run.result, run.log
+    result = run.result
     instrument = run.instruments[strategy.inst_id]
-    base = strategy.inst_id.split("-", 1)[0]
     # Every slice is priced when its time comes (one the first look skipped may trade later).
     legs = [f"s{i + 1}" for i in range(strategy.slices)]
     total = strategy.total_size
@@ -112,12 +117,28 @@ def execute(run: Run) -> None:
         return
     interval = float(run.plan.interval_s or 0)
     run.progress(0.0, f"{run.spec_name}: TWAP slices done")
+    guard: AbstractContextManager[DeadMan | None] = nullcontext()
+    if strategy.dead_man_seconds is not None:
+        guard = DeadMan(run.venue, order_tag(run.spec_name), strategy.dead_man_seconds)
+    with guard as dead_man:
+        _work_slices(run, legs, slices, interval, dead_man)
+    result.fills = run.fills(result.orders)
+
+
+def _work_slices(run: Run, legs: list[str], slices: list[Decimal], interval: float, dead_man: DeadMan | None) -> None:
+    strategy: Twap = run.strategy
+    result, log = run.result, run.log
+    base = strategy.inst_id.split("-", 1)[0]
+    instrument = run.instruments[strategy.inst_id]
     start = time.monotonic()
     run_left = run.risk.max_run_notional
     done = Decimal(0)
     for i, (leg, sz) in enumerate(zip(legs, slices, strict=True)):
         wait = start + i * interval - time.monotonic()
-        if wait > 0:
+        if dead_man is not None:
+            dead_man.sleep(max(wait, 0.0))
+            dead_man.beat()
+        elif wait > 0:
             time.sleep(wait)
         book = run.venue.book(strategy.inst_id, BOOK_DEPTH)
         if book.mid is not None:
@@ -145,7 +166,6 @@ def execute(run: Run) -> None:
         verb = "sold" if strategy.side == "sell" else "bought"
         run.progress(100.0 * (i + 1) / len(slices), f"{run.spec_name}: {i + 1} of {len(slices)} slices, "
                      f"{format_decimal(done)} of {format_decimal(strategy.total_size)} {base} {verb}")
-    result.fills = run.fills(result.orders)
 
 
 STRATEGY = Strategy(kind="twap", spec=Twap, plan=plan, execute=execute, identity="resumable", position=30,

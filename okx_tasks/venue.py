@@ -91,5 +91,8 @@ class PrefectVenue:
     def fills(self, inst_id: str) -> list[Fill]:
         return list(tasks.get_fills(self.credentials, inst_id))
 
+    def cancel_all_after(self, timeout_s: int, tag: str) -> None:
+        tasks.arm_cancel_all_after(self.credentials, timeout_s, tag)
+
     def fills_since(self, begin_ms: int) -> list[Fill]:
         return list(tasks.get_fills_since(self.credentials, begin_ms))

@@ -13,6 +13,7 @@ from flows.ladder import ladder
 from flows.spec import SpecError, load_spec
 from flows.twap import twap
 from flows.venue import LiveNotConfirmed, resolve_venue
+from okx_strategies.pipeline import order_tag
 from okx_wire.errors import ConfigurationError
 from tests.support.flow_env import fresh_settings
 
@@ -128,3 +129,25 @@ def test_embedded_simulator_keeps_its_state_between_runs(tmp_path, monkeypatch):
         assert venue.credentials.get_client().balance(["USDT"]).available("USDT") == before - (
             first.balances_before["USDT"] - first.balances_after["USDT"])
     assert (tmp_path / "state" / "sim.sqlite3").exists()
+
+
+def test_twap_with_a_dead_man_switch_arms_it_for_its_tag_and_disarms_it(sim, spec_file):
+    seen: list[dict[str, object]] = []
+    real = sim.app.cancel_all_after
+
+    def spy(req):  # type: ignore[no-untyped-def]
+        seen.append(dict(req.json))
+        return real(req)
+
+    sim.app.routes["/api/v5/trade/cancel-all-after"]["POST"] = type(
+        sim.app.routes["/api/v5/trade/cancel-all-after"]["POST"])(spy, True, True)
+    result = twap(spec_path=str(spec_file("twap", strategy={"window_seconds": 1, "dead_man_seconds": 30})))
+    assert len(result.placements) == 5 and all(o.state.value == "filled" for o in result.orders)
+    tag = order_tag(load_spec(spec_file("twap")).name)
+    assert seen[0] == {"timeOut": "30", "tag": tag} and seen[-1] == {"timeOut": "0", "tag": tag}
+    assert sim.app.dead_man.timers == {}
+
+
+def test_the_dead_man_switch_must_outlast_a_settle(spec_file):
+    with pytest.raises(SpecError, match="dead_man_seconds must be at least 20"):
+        load_spec(spec_file("twap", strategy={"dead_man_seconds": 10}))
