@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
+from okx_sim.algos import AlgoBook
 from okx_sim.config import SimConfig
 from okx_sim.instruments import Catalogue, SimInstrument
 from okx_sim.market import Market
-from okx_sim.protocol import ItemError, SimError, missing, param_error
+from okx_sim.protocol import ItemError, SimError, missing, param, param_error
+from okx_sim.protocol import page as _page
 from okx_sim.records import Holding, Ledger, SimFill, SimOrder
 from okx_sim.state import StateStore
-from okx_wire.endpoints import PAGE_LIMIT
 from okx_wire.orders import CL_ORD_ID_PATTERN, ORD_TYPES, PRICED_TYPES, spot_fee_ccy
 from okx_wire.precision import format_decimal, is_multiple
 
@@ -39,16 +40,6 @@ CANCEL_IOC = ("14", "Order canceled: IOC order was partially canceled due to inc
 CANCEL_POST_ONLY = ("31", "The post-only order will take liquidity in taker orders")
 CANCEL_MARKET = ("", "")
 CANCEL_USER = ("1", "Order canceled by system")
-
-
-def param(params: dict[str, Any], name: str) -> str | None:
-    """A request value as text; absent, ``null`` and ``""`` all mean "not provided" (python-okx sends them)."""
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value).strip()
 
 
 def positive_decimal(params: dict[str, Any], name: str) -> Decimal:
@@ -131,6 +122,8 @@ class MatchingEngine:
             self.fills = sorted(snap.fills, key=lambda f: int(f.bill_id))
         self.market = Market(self.catalogue, seed=self.seed, step_ms=config.step_ms, volatility=config.volatility,
                              start_step=start_step, anchor_ms=now)
+        #: Attached TP/SL and order-algo's orders (``okx_sim.algos``).
+        self.algos = AlgoBook(self, snap.algos)
         self._checked_step = start_step
         self._flush(now)
 
@@ -145,6 +138,8 @@ class MatchingEngine:
     def _touch(self, order: SimOrder, now: int) -> None:
         order.u_time = now
         self._dirty_orders[order.ord_id] = order
+        if order.attach_algo_ords and not order.attach_armed and not order.pending:
+            self.algos.arm(order, now)
         if order.cl_ord_id:
             if order.pending:
                 self._pending_cl[order.cl_ord_id] = order.ord_id
@@ -161,8 +156,14 @@ class MatchingEngine:
             "market": {k: str(v) for k, v in self.ledger.market.items()},
         }
         self.store.commit(meta=meta, balances={c: self.balances[c] for c in self._dirty_bal},
-                          orders=self._dirty_orders.values(), fills=self._dirty_fills)
+                          orders=self._dirty_orders.values(), fills=self._dirty_fills, algos=self.algos.take_dirty())
         self._dirty_orders, self._dirty_fills, self._dirty_bal = {}, [], set()
+
+    def new_id(self) -> str:
+        """A fresh id from the order-id counter (orders, algo orders and attachments share it, so
+        an algoId never equals an ordId)."""
+        self._next_ord += 1
+        return str(self._next_ord)
 
     def close(self) -> None:
         with self._lock:
@@ -317,7 +318,13 @@ class MatchingEngine:
             self._flush(now)
             return results
 
-    def _place_one(self, req: _Request, now: int, seen: set[str]) -> SimOrder:
+    def place_child(self, params: dict[str, Any], link: tuple[str, str, str], now: int) -> SimOrder:
+        """Place the order a triggered algo order places: ``link`` is its (algoId, algoClOrdId,
+        source). Raises the refusal (``ItemError``) like any order's."""
+        return self._place_one(self.parse_place(params), now, set(), link)
+
+    def _place_one(self, req: _Request, now: int, seen: set[str],
+                   link: tuple[str, str, str] | None = None) -> SimOrder:
         inst = self.catalogue.get(req.inst_id)
         if inst is None:
             raise ItemError("51001")
@@ -345,6 +352,8 @@ class MatchingEngine:
         if req.cl_ord_id and (req.cl_ord_id in self._pending_cl or req.cl_ord_id in seen):
             raise ItemError("51016")
         book = self.market.book(inst, self.market.step_at(now))
+        attached = self.algos.parse_attached(req.params, req.side, req.ord_type, req.tgt_ccy, req.px, inst, book,
+                                             seen)
         levels = book.asks if req.side == "buy" else book.bids
         # What a taker would get now, to check funds before touching anything.
         if req.ord_type == "market":
@@ -372,7 +381,9 @@ class MatchingEngine:
         self._seq += 1
         order = SimOrder(str(self._next_ord), req.cl_ord_id, req.tag, inst.inst_id, inst.base, inst.quote, req.side,
                       req.ord_type, req.px, req.sz, req.tgt_ccy, "live", now, now, seq=self._seq,
-                      td_mode=req.td_mode)
+                      td_mode=req.td_mode, attach_algo_ords=attached)
+        if link is not None:
+            order.algo_id, order.algo_cl_ord_id, order.source = link
         self._index(order)
         self._execute(order, inst, plan, now)
         self._touch(order, now)
@@ -440,6 +451,7 @@ class MatchingEngine:
                 order.state = "filled"
                 self._release(order, now)
                 self._touch(order, now)
+        self.algos.check(now)
 
     def _pending_without_cl(self) -> list[SimOrder]:
         return [o for o in self._pending_orders() if not o.cl_ord_id]
@@ -550,7 +562,7 @@ class MatchingEngine:
 
     def _sync_and_flush(self, now: int) -> None:
         self._sync(now)
-        if self._dirty_orders:
+        if self._dirty_orders or self.algos.dirty:
             self._flush(now)
 
     def list_orders(self, *, pending: bool, params: dict[str, Any], now: int) -> list[dict[str, Any]]:
@@ -605,22 +617,6 @@ class MatchingEngine:
     def all_orders(self) -> list[dict[str, Any]]:
         with self._lock:
             return [o.to_okx() for o in sorted(self.orders.values(), key=lambda o: o.seq)]
-
-
-def _page(items: list[Any], params: dict[str, Any], key: Callable[[Any], int]) -> list[Any]:
-    """OKX cursor pagination over a newest-first list: ``after`` older than, ``before`` newer than."""
-    after, before = param(params, "after"), param(params, "before")
-    if after is not None:
-        items = [i for i in items if key(i) < int(after)]
-    if before is not None:
-        items = [i for i in items if key(i) > int(before)]
-    limit_text = param(params, "limit")
-    limit = PAGE_LIMIT
-    if limit_text is not None:
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= PAGE_LIMIT:
-            raise param_error("limit")
-        limit = int(limit_text)
-    return items[:limit]
 
 
 def _balance_detail(ccy: str, bal: Holding, usd: Decimal) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""SQLite persistence of the account: balances, orders, fills, counters and the walk step.
+"""SQLite persistence of the account: balances, orders, fills, algo orders, counters and the walk step.
 
 Write-through: every engine operation that changes anything commits its changed rows in one
 transaction before the reply is sent, so a SIGKILL can lose nothing that was acknowledged
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from okx_sim.records import Holding, SimFill, SimOrder, dump, load_fill, load_order
+from okx_sim.records import Holding, SimAlgo, SimFill, SimOrder, dump, load_algo, load_fill, load_order
 from okx_wire.errors import ConfigurationError
 
 _SCHEMA = """
@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS balances (ccy TEXT PRIMARY KEY, cash TEXT NOT NULL, f
                                      utime INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS orders (ord_id TEXT PRIMARY KEY, cl_ord_id TEXT, state TEXT, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS fills (bill_id TEXT PRIMARY KEY, ord_id TEXT, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS algos (algo_id TEXT PRIMARY KEY, algo_cl_ord_id TEXT, state TEXT, data TEXT NOT NULL);
 """
 
 
@@ -45,6 +46,7 @@ class Snapshot:
     balances: dict[str, Holding] = field(default_factory=dict)
     orders: list[SimOrder] = field(default_factory=list)
     fills: list[SimFill] = field(default_factory=list)
+    algos: list[SimAlgo] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -125,10 +127,11 @@ class StateStore:
                 snap.balances[ccy] = Holding(Decimal(cash), Decimal(frozen), utime)
             snap.orders = [load_order(json.loads(d)) for (d,) in self._db.execute("SELECT data FROM orders")]
             snap.fills = [load_fill(json.loads(d)) for (d,) in self._db.execute("SELECT data FROM fills")]
+            snap.algos = [load_algo(json.loads(d)) for (d,) in self._db.execute("SELECT data FROM algos")]
             return snap
 
     def commit(self, *, meta: dict[str, Any], balances: dict[str, Holding], orders: Iterable[SimOrder],
-               fills: Iterable[SimFill]) -> None:
+               fills: Iterable[SimFill], algos: Iterable[SimAlgo] = ()) -> None:
         """One transaction with every change of one engine operation."""
         with self._lock:
             db = self._db
@@ -142,6 +145,8 @@ class StateStore:
                                [(o.ord_id, o.cl_ord_id, o.state, json.dumps(dump(o))) for o in orders])
                 db.executemany("INSERT OR REPLACE INTO fills VALUES (?, ?, ?)",
                                [(f.bill_id, f.ord_id, json.dumps(dump(f))) for f in fills])
+                db.executemany("INSERT OR REPLACE INTO algos VALUES (?, ?, ?, ?)",
+                               [(a.algo_id, a.algo_cl_ord_id, a.state, json.dumps(dump(a))) for a in algos])
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")

@@ -57,6 +57,89 @@ def spot_td_mode(acct_lv: str | None) -> str:
     return _SPOT_TD_MODE.get(acct_lv or "1", "cash")
 
 
+#: OKX's order price for "at market" in TP/SL legs and algo orders (``-1`` on the wire).
+MARKET_PX: Final = Decimal(-1)
+
+
+def _positive(name: str, value: Decimal | None) -> None:
+    if value is not None and (not value.is_finite() or value <= 0):
+        raise ValueError(f"{name} must be a positive number, got {value}")
+
+
+class TpSl(BaseModel):
+    """A take-profit and/or stop-loss: the legs of OKX's TP/SL, attached to an order
+    (``OrderRequest.tp_sl``, sent as ``attachAlgoOrds``) or placed as a conditional/oco algo
+    order (``okx_wire.algo_orders.AlgoOrderRequest``).
+
+    Each leg is a trigger price and the price of the order it places when the last price reaches
+    it; no order price means a market order (OKX's ``-1``). Triggers are on the last price, the
+    only trigger spot takes. A TP limit order (``tpOrdKind=limit``), split TPs and ratio triggers
+    are not offered: OKX refuses them on spot (51094, 51077).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tp_trigger_px: Decimal | None = None
+    tp_ord_px: Decimal | None = None
+    sl_trigger_px: Decimal | None = None
+    sl_ord_px: Decimal | None = None
+    #: The id of the algo order OKX creates from an attachment when the order fills (its
+    #: ``algoClOrdId``): how a caller finds its protection. Only for an attachment.
+    attach_algo_cl_ord_id: str | None = None
+
+    @model_validator(mode="after")
+    def _legs(self) -> TpSl:
+        if self.tp_trigger_px is None and self.sl_trigger_px is None:
+            raise ValueError("a TP/SL needs a take-profit (tp_trigger_px) or a stop-loss (sl_trigger_px)")
+        for name in ("tp_trigger_px", "tp_ord_px", "sl_trigger_px", "sl_ord_px"):
+            _positive(name, getattr(self, name))
+        if self.tp_ord_px is not None and self.tp_trigger_px is None:
+            raise ValueError("tp_ord_px needs tp_trigger_px")
+        if self.sl_ord_px is not None and self.sl_trigger_px is None:
+            raise ValueError("sl_ord_px needs sl_trigger_px")
+        if self.attach_algo_cl_ord_id is not None and not CL_ORD_ID_PATTERN.fullmatch(self.attach_algo_cl_ord_id):
+            raise ValueError(f"attachAlgoClOrdId {self.attach_algo_cl_ord_id!r} must be 1-32 letters and digits")
+        return self
+
+    @property
+    def both(self) -> bool:
+        return self.tp_trigger_px is not None and self.sl_trigger_px is not None
+
+    def check_side(self, side: str, reference: Decimal | None = None) -> None:
+        """Refuse legs on the wrong side of ``reference`` (the order's price) before sending:
+        a buy is protected by a TP above and an SL below, a sell the reverse (51046-51049)."""
+        above = side == "buy"
+        tp, sl = self.tp_trigger_px, self.sl_trigger_px
+        if tp is not None and sl is not None and (tp <= sl if above else tp >= sl):
+            raise ValueError(f"a {side}'s take-profit must be {'above' if above else 'below'} its stop-loss")
+        if reference is None:
+            return
+        if tp is not None and (tp <= reference if above else tp >= reference):
+            raise ValueError(f"a {side}'s take-profit {tp} must be {'above' if above else 'below'} {reference}")
+        if sl is not None and (sl >= reference if above else sl <= reference):
+            raise ValueError(f"a {side}'s stop-loss {sl} must be {'below' if above else 'above'} {reference}")
+
+    def legs_payload(self) -> dict[str, Any]:
+        """OKX's TP/SL fields (order price ``-1`` for a market leg)."""
+        body: dict[str, Any] = {}
+        if self.tp_trigger_px is not None:
+            body["tpTriggerPx"] = format_decimal(self.tp_trigger_px)
+            body["tpOrdPx"] = format_decimal(self.tp_ord_px if self.tp_ord_px is not None else MARKET_PX)
+            body["tpTriggerPxType"] = "last"
+        if self.sl_trigger_px is not None:
+            body["slTriggerPx"] = format_decimal(self.sl_trigger_px)
+            body["slOrdPx"] = format_decimal(self.sl_ord_px if self.sl_ord_px is not None else MARKET_PX)
+            body["slTriggerPxType"] = "last"
+        return body
+
+    def attach_payload(self) -> dict[str, Any]:
+        """One ``attachAlgoOrds`` item."""
+        body = self.legs_payload()
+        if self.attach_algo_cl_ord_id is not None:
+            body = {"attachAlgoClOrdId": self.attach_algo_cl_ord_id, **body}
+        return body
+
+
 class OrderRequest(BaseModel):
     """One spot order, validated before anything is sent."""
 
@@ -72,6 +155,10 @@ class OrderRequest(BaseModel):
     cl_ord_id: str | None = None
     tag: str | None = None
     tgt_ccy: Literal["base_ccy", "quote_ccy"] | None = None
+    #: Protection OKX attaches to this order (``attachAlgoOrds``): once the order is filled OKX
+    #: creates an oco (both legs) or conditional (one leg) algo order on the other side, with
+    #: ``tp_sl.attach_algo_cl_ord_id`` as its algoClOrdId. None sends nothing.
+    tp_sl: TpSl | None = None
 
     @field_validator("sz")
     @classmethod
@@ -102,6 +189,10 @@ class OrderRequest(BaseModel):
             raise ValueError("a market order takes no price; use a limit or ioc order to bound the price")
         if self.tgt_ccy is not None and self.ord_type != "market":
             raise ValueError("tgtCcy applies to spot market orders only")
+        if self.tp_sl is not None:
+            if self.ord_type == "market" and (self.sized_in_quote != (self.side == "buy")):
+                raise ValueError("OKX takes no TP/SL on a spot market buy sized in base or sell sized in quote")
+            self.tp_sl.check_side(self.side, self.px)
         return self
 
     @property
@@ -140,6 +231,8 @@ class OrderRequest(BaseModel):
             body["tag"] = self.tag
         if self.tgt_ccy is not None:
             body["tgtCcy"] = self.tgt_ccy
+        if self.tp_sl is not None:
+            body["attachAlgoOrds"] = [self.tp_sl.attach_payload()]
         return body
 
 

@@ -12,6 +12,7 @@ from okx_sim.embedded import SimulatorHandle
 from okx_sim.protocol import SIM_ERROR_CODES
 from okx_wire.auth import format_timestamp, system_clock
 from okx_wire.errors import ERROR_CODES
+from tests.okx_sim.test_algo_orders import ALGO_SCENARIOS
 
 from .conftest import Client
 
@@ -178,6 +179,9 @@ SCENARIOS: dict[str, Scenario] = {
     "51016": s_duplicate, "51020": s_min_sz, "51121": s_lot, "51400": s_cancel_final,
     "51503": s_amend_final, "51603": s_no_order,
 }
+
+
+SCENARIOS.update(ALGO_SCENARIOS)
 
 
 def test_every_returnable_code_has_a_scenario() -> None:

@@ -15,6 +15,7 @@ from okx_sim import SimConfig, running_simulator
 from okx_sim.embedded import SimulatorHandle
 from okx_sim.server import INSPECTION_ROUTES
 from okx_wire import endpoints, limits
+from okx_wire.algo_orders import MARKET_PX, AlgoAmend, AlgoOrderRequest, AlgoRef
 from okx_wire.client import OkxClient
 from okx_wire.endpoints import BY_KEY, ENDPOINTS, PRIVATE, E, Endpoint
 from okx_wire.orders import Amend, OrderRequest
@@ -127,6 +128,26 @@ CALLS: dict[str, Callable[[OkxClient], object]] = {
     "pending_orders": lambda c: c.pending_orders(),
     "order_history": lambda c: c.order_history(),
     "fills": lambda c: c.fills(),
+    "candles": lambda c: c.candles("BTC-USDT", "1H"),
+    "history_candles": lambda c: c.history_candles("BTC-USDT", "1D"),
+    "trades": lambda c: c.trades("BTC-USDT"),
+    "history_trades": lambda c: c.history_trades("BTC-USDT"),
+    "system_status": lambda c: c.system_status(),
+    "max_size": lambda c: c.max_size(["BTC-USDT"]),
+    "max_avail_size": lambda c: c.max_avail_size(["BTC-USDT"]),
+    "bills": lambda c: c.bills(),
+    "bills_archive": lambda c: c.bills_archive(),
+    "order_history_archive": lambda c: c.order_history_archive(),
+    "cancel_all_after": lambda c: c.cancel_all_after(0),
+    "place_algo_order": lambda c: c.place_algo_order(AlgoOrderRequest(
+        inst_id="BTC-USDT", side="buy", ord_type="trigger", sz=Decimal("0.001"), trigger_px=Decimal("1000"),
+        algo_cl_ord_id="epAlgo1")),
+    "algo_order": lambda c: c.algo_order(algo_cl_ord_id="epAlgo1"),
+    "pending_algo_orders": lambda c: c.pending_algo_orders(["trigger"]),
+    "amend_algo_order": lambda c: c.amend_algo_order(AlgoAmend(inst_id="BTC-USDT", algo_cl_ord_id="epAlgo1",
+                                                               new_trigger_px=Decimal("1001"), new_ord_px=MARKET_PX)),
+    "cancel_algo_orders": lambda c: c.cancel_algo_orders([AlgoRef(inst_id="BTC-USDT", algo_cl_ord_id="epAlgo1")]),
+    "algo_order_history": lambda c: c.algo_order_history(["trigger"], state="canceled"),
 }
 
 
