@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from okx_strategies.fields import Amount, Bps, InstId, problem, show
 from okx_strategies.plan import FeeRate, Plan, PlannedOrder, RiskLimits
+from okx_wire.algo_orders import AlgoOrder
 from okx_wire.models import Balance, BookLevel, Fill, Instrument, Order, OrderBook, Ticker, TradeFee
 from okx_wire.orders import OrderRequest
 from okx_wire.placement import Placement, SendLog
@@ -206,6 +207,8 @@ class Venue(Protocol):
     def fills_since(self, begin_ms: int) -> list[Fill]: ...
 
     def cancel_all_after(self, timeout_s: int, tag: str) -> None: ...
+
+    def protection(self, algo_cl_ord_id: str) -> AlgoOrder | None: ...
 
 
 class Run(Protocol):

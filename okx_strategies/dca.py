@@ -12,13 +12,16 @@ buy was refused, or never reached the exchange, has no order to find, so its rer
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from pydantic_core import PydanticCustomError
 
+from okx_strategies import protection
 from okx_strategies.base import Market, Risk, Run, Strategy, StrategySpec
 from okx_strategies.fields import Amount, InstId, Whole, int_range, problem, show
 from okx_strategies.plan import Plan, RiskLimits, SkippedLeg, plan_dca
+from okx_strategies.protection import Protect
 from okx_strategies.single import single_instrument_plan
 
 
@@ -31,6 +34,8 @@ class Dca(StrategySpec):
     #: order's identity, so a rerun for the same slot adopts its order instead of buying again.
     #: Match it to the schedule (daily cron: 86400).
     slot_seconds: Annotated[Whole, int_range(60, 31_622_400, "slot_seconds")] = 86_400
+    #: Take-profit / stop-loss the venue arms on each buy once it fills (``okx_strategies.protection``).
+    protect: Protect | None = None
 
     def risk_problem(self, risk: Risk) -> PydanticCustomError | None:
         limits = ((risk.max_order_notional, "max_order_notional"), (risk.max_run_notional, "max_run_notional"))
@@ -47,7 +52,13 @@ def plan(strategy: Dca, risk: RiskLimits, market: Market) -> Plan:
         return view
     found = plan_dca(book=book, instrument=instrument, quote_amount=strategy.quote_amount,
                      max_price=strategy.max_price, risk=risk)
-    (view.skipped if isinstance(found, SkippedLeg) else view.orders).append(found)  # type: ignore[arg-type]
+    if isinstance(found, SkippedLeg):
+        view.skipped.append(found)
+        return view
+    if strategy.protect is not None and found.px is not None:
+        legs = strategy.protect.legs("buy", found.px, instrument.tick_sz)
+        found = replace(found, tp_sl=legs, reason=f"{found.reason}; {strategy.protect.describe(legs)}")
+    view.orders.append(found)
     return view
 
 
@@ -56,6 +67,7 @@ def execute(run: Run) -> None:
         return
     run.result.placements = run.place(run.plan.orders, label=run.spec_name)
     run.result.orders = run.settle(run.result.placements)
+    protection.verify(run, run.plan.orders, run.result.placements, run.result.orders)
     run.result.fills = run.fills(run.result.orders)
 
 

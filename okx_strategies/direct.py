@@ -19,6 +19,7 @@ from typing import Any, Final, TypeVar
 from okx_strategies.base import fee_rate_of
 from okx_strategies.plan import FeeRate
 from okx_wire import placement
+from okx_wire.algo_orders import AlgoOrder
 from okx_wire.errors import OkxError, OrderNotFound
 from okx_wire.models import Balance, Fill, Instrument, Order, OrderBook, Ticker, TradeFee
 from okx_wire.orders import OrderRequest
@@ -215,6 +216,9 @@ class DirectVenue:
 
     def fills(self, inst_id: str) -> list[Fill]:
         return list(self.client.fills(inst_id=inst_id))
+
+    def protection(self, algo_cl_ord_id: str) -> AlgoOrder | None:
+        return self.client.find_algo_order(algo_cl_ord_id)
 
     def cancel_all_after(self, timeout_s: int, tag: str) -> None:
         self.client.cancel_all_after(timeout_s, tag=tag)

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from okx_strategies.base import BOOK_DEPTH, Market, Strategy, Venue
 from okx_strategies.plan import Plan, PlannedOrder, beyond_top
+from okx_strategies.protection import attachment_id
 from okx_strategies.registry import get
 from okx_strategies.sleeve import within_funds
 from okx_wire.endpoints import E
@@ -198,8 +199,13 @@ def order_tag(spec_name: str) -> str:
 
 
 def to_request(leg: PlannedOrder, cl_ord_id: str, tag: str | None = None) -> OrderRequest:
+    """The order of a planned leg; its protection, if any, is attached under an id derived from
+    the clOrdId (``protection.attachment_id``), the same on every retry and rerun."""
+    tp_sl = None
+    if leg.tp_sl is not None:
+        tp_sl = leg.tp_sl.model_copy(update={"attach_algo_cl_ord_id": attachment_id(cl_ord_id)})
     return OrderRequest(inst_id=leg.inst_id, side=leg.side, ord_type=leg.ord_type, sz=leg.sz,
-                        px=leg.px, cl_ord_id=cl_ord_id, tag=tag)
+                        px=leg.px, cl_ord_id=cl_ord_id, tag=tag, tp_sl=tp_sl)
 
 
 def place(venue: Venue, requests: Sequence[OrderRequest], instruments: Mapping[str, Instrument], label: str,

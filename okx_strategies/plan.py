@@ -29,7 +29,7 @@ from typing import Final
 from pydantic import BaseModel, ConfigDict, Field
 
 from okx_wire.models import BookLevel, Instrument, OrderBook
-from okx_wire.orders import OrdType
+from okx_wire.orders import OrdType, TpSl
 from okx_wire.precision import Side, format_decimal, round_price, round_size
 
 BPS: Final = Decimal(10000)
@@ -125,6 +125,8 @@ class PlannedOrder:
     at_s: Decimal | None = None
     #: What the book held within ``px`` when one was read for this order (``with_depth``).
     depth: DepthCheck | None = None
+    #: The take-profit / stop-loss the venue arms once the order fills (``strategy.protect``).
+    tp_sl: TpSl | None = None
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,13 @@ from contextlib import AbstractContextManager, nullcontext
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from okx_strategies import protection
 from okx_strategies.base import BOOK_DEPTH, Market, Run, Strategy, StrategySpec
 from okx_strategies.dead_man import DeadMan
 from okx_strategies.fields import Amount, InstId, Seconds, Side, Whole, int_range
 from okx_strategies.pipeline import SETTLE_TIMEOUT_S, order_tag
 from okx_strategies.plan import Plan, PlannedOrder, RiskLimits, SkippedLeg, limit_price, order_notional, twap_slices
+from okx_strategies.protection import Protect
 from okx_strategies.single import single_instrument_plan
 from okx_wire.models import Instrument, OrderBook
 from okx_wire.precision import format_decimal, round_price
@@ -39,6 +41,8 @@ class Twap(StrategySpec):
     #: many seconds while the run works: if the run dies, the venue cancels its resting slice.
     #: At least 20 s: a slice settles for up to 10 s between heartbeats.
     dead_man_seconds: Annotated[Whole, int_range(20, 120, "dead_man_seconds")] | None = None
+    #: Take-profit / stop-loss the venue arms on each slice once it fills (``okx_strategies.protection``).
+    protect: Protect | None = None
 
 
 def plan(strategy: Twap, risk: RiskLimits, market: Market) -> Plan:
@@ -94,9 +98,13 @@ def twap_slice(strategy: Twap, risk: RiskLimits, book: OrderBook, instrument: In
             return SkippedLeg(leg=leg, inst_id=inst_id, reason=(
                 f"{inst_id}: slice {leg} worth up to {format_decimal(notional.quantize(Decimal('0.01')))} is over "
                 f"{name} {format_decimal(limit)}"))
+    reason = f"TWAP slice {leg}: {side} {format_decimal(sz)} at a limit of {format_decimal(px)}"
+    tp_sl = None
+    if strategy.protect is not None:
+        tp_sl = strategy.protect.legs(side, px, instrument.tick_sz)
+        reason += f"; {strategy.protect.describe(tp_sl)}"
     return PlannedOrder(leg=leg, inst_id=inst_id, side=side, ord_type="limit", sz=sz, px=px, notional=notional,
-                        reason=f"TWAP slice {leg}: {side} {format_decimal(sz)} at a limit of {format_decimal(px)}",
-                        at_s=at_s)
+                        reason=reason, at_s=at_s, tp_sl=tp_sl)
 
 
 def execute(run: Run) -> None:
@@ -153,6 +161,7 @@ def _work_slices(run: Run, legs: list[str], slices: list[Decimal], interval: flo
             orders = run.settle(placements, timeout_s=min(max(interval * 0.8, 0.5), SETTLE_TIMEOUT_S))
             result.placements += placements
             result.orders += orders
+            protection.verify(run, [found], placements, orders)
             filled = sum((o.filled for o in orders), Decimal(0))
             done += filled
             if run_left is not None:

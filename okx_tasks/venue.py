@@ -13,8 +13,10 @@ from decimal import Decimal
 
 from okx_strategies.direct import spot_fee_rates
 from okx_strategies.plan import FeeRate
+from okx_tasks import algo_orders as algo_tasks
 from okx_tasks import tasks
 from okx_tasks.blocks import OkxCredentials
+from okx_wire.algo_orders import AlgoOrder
 from okx_wire.models import Balance, Fill, Instrument, Order, OrderBook, Ticker, TradeFee
 from okx_wire.orders import OrderRequest
 from okx_wire.placement import Placement, SendLog
@@ -90,6 +92,9 @@ class PrefectVenue:
 
     def fills(self, inst_id: str) -> list[Fill]:
         return list(tasks.get_fills(self.credentials, inst_id))
+
+    def protection(self, algo_cl_ord_id: str) -> AlgoOrder | None:
+        return algo_tasks.find_algo_order(self.credentials, algo_cl_ord_id)
 
     def cancel_all_after(self, timeout_s: int, tag: str) -> None:
         tasks.arm_cancel_all_after(self.credentials, timeout_s, tag)
