@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from okx_strategies.base import Market, Venue
 from okx_strategies.plan import Plan, portfolio_weights, simulate_fills
+from okx_strategies.protection import attachment_id
 from okx_strategies.sleeve import Capital, Sleeve, fund, resize, tradeable, unclaimed
 from okx_strategies.valuation import (
     AccountValue,
@@ -97,6 +98,26 @@ def _late_fills(ledger: Ledger, venue: Venue, spec: str, account: str) -> list[t
     return [(missing[f.ord_id][0], f) for f in venue.fills_since(begin - 1) if f.ord_id in missing]
 
 
+def _protection_fills(ledger: Ledger, venue: Venue, spec: str, account: str) -> tuple[list[tuple[str, Fill]],
+                                                                                     list[str]]:
+    """Fills of the orders the venue placed when a protection of the spec's fills triggered (a
+    stop-loss that sold while no run was watching), and the protections now settled. One algo
+    read per protection still open; one fills read when some triggered."""
+    found: dict[str, tuple[str, int]] = {}  # child ordId -> (run id, armed ms)
+    settled: list[str] = []
+    for algo_cl_ord_id, run_id, _inst_id, armed_ms in ledger.open_protections(spec, account):
+        algo = venue.protection(algo_cl_ord_id)
+        if algo is None or algo.is_pending:
+            continue
+        settled.append(algo_cl_ord_id)
+        for ord_id in algo.ord_id_list or ([algo.ord_id] if algo.ord_id else []):
+            found[ord_id] = (run_id, armed_ms)
+    if not found:
+        return [], settled
+    begin = min(armed for _, armed in found.values())
+    return [(found[f.ord_id][0], f) for f in venue.fills_since(begin - 1) if f.ord_id in found], settled
+
+
 def open_books(spec: Any, market: Market, ledger: Ledger, venue: Venue, account: str, *, dry: bool,
                capital: Capital | None) -> tuple[Books, Market]:
     """Resolve whose money the run trades and narrow ``market.balances`` to it."""
@@ -106,8 +127,12 @@ def open_books(spec: Any, market: Market, ledger: Ledger, venue: Venue, account:
     assert sheet is not None, "the market snapshot carries the balance sheet"
     account_before = value_account(sheet, market.tickers, quote)
     late = _late_fills(ledger, venue, spec.name, account)
-    if late and not dry:
-        ledger.add_fills(spec.name, account, late)
+    triggered, settled = _protection_fills(ledger, venue, spec.name, account)
+    late += ledger.unrecorded_pairs(triggered)
+    if not dry:
+        if late:
+            ledger.add_fills(spec.name, account, late)
+        ledger.settle_protections(settled)
     records = {s.spec: s for s in ledger.sleeves(account)}
     mine = records.pop(spec.name, None)
     others = {name: dict(s.holdings) for name, s in records.items()}
@@ -127,7 +152,8 @@ def open_books(spec: Any, market: Market, ledger: Ledger, venue: Venue, account:
             own = dict(mine.holdings)
             if late:
                 own = apply_fills(own, [f for _, f in late])
-                notes.append(f"{len(late)} fill(s) of earlier runs' resting orders added to the sleeve")
+                notes.append(f"{len(late)} fill(s) of earlier runs' resting orders or triggered protections "
+                             "added to the sleeve")
             if mine.capital != capital.text():
                 own = resize(spec.name, Sleeve(spec.name, mine.capital, own), capital, quote, free)
                 notes.append(f"sleeve resized from {mine.capital} to {capital.text()}")
@@ -175,11 +201,18 @@ def close_books(books: Books, plan: Plan, fills: Sequence[Fill], venue: Venue, l
             intended=intended, placed=placed, filled=filled_orders, holdings_before=books.own_before,
             holdings_after=own_after, prices_after=prices_after, venue=venue_label, detail=detail[:2000])
         sleeve = (books.capital.text(), own_after) if books.capital is not None else None
-        ledger.record_run(row, fills, sleeve)
+        ledger.record_run(row, fills, sleeve, protections=_armed(plan, fills))
         closing.row = row
     closing.history = ledger.history(books.spec, books.account)
     closing.sleeves = {**books.other_sleeves, **({books.spec: own_after} if books.capital is not None else {})}
     return closing
+
+
+def _armed(plan: Plan, fills: Sequence[Fill]) -> list[tuple[str, str]]:
+    """(instId, algoClOrdId) of the protections this run's fills armed (``strategy.protect``)."""
+    if not any(o.tp_sl is not None for o in plan.orders):
+        return []
+    return sorted({(f.inst_id, attachment_id(f.cl_ord_id)) for f in fills if f.cl_ord_id})
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,20 @@ fills_table = sa.Table(
     sa.Column("ts_ms", sa.BigInteger),
     sa.Index("okx_flows_fills_by_run", "run_id"),
 )
+#: The TP/SL protections of the spec's filled orders (``strategy.protect``) whose outcome is not
+#: known yet: when the venue triggers one, it places an order of its own (no clOrdId of ours) and
+#: that order's fills belong to the spec's sleeve like any other.
+protections_table = sa.Table(
+    "okx_flows_protections", _metadata,
+    sa.Column("algo_cl_ord_id", sa.String(40), primary_key=True),
+    sa.Column("spec", sa.String(64), nullable=False),
+    sa.Column("account", sa.String(32), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("inst_id", sa.String(40), nullable=False),
+    #: The start of the run that placed the protected order: its child can fill from then on.
+    sa.Column("armed_ms", sa.BigInteger, nullable=False),
+    sa.Index("okx_flows_protections_by_spec", "spec", "account"),
+)
 sleeves_table = sa.Table(
     "okx_flows_sleeves", _metadata,
     sa.Column("account", sa.String(32), primary_key=True),
@@ -201,8 +215,8 @@ class Ledger:
     def __repr__(self) -> str:
         return f"Ledger({self.journal.display_url!r})"
 
-    def record_run(self, row: LedgerRow, fills: Sequence[Fill], sleeve: tuple[str, Mapping[str, Decimal]] | None
-                   ) -> None:
+    def record_run(self, row: LedgerRow, fills: Sequence[Fill], sleeve: tuple[str, Mapping[str, Decimal]] | None,
+                   protections: Sequence[tuple[str, str]] = ()) -> None:
         """The run's row, its fills and (for a spec with a sleeve) the sleeve after it, at once.
         A rerun of the same flow run replaces its row; a fill any run recorded already is kept once."""
         now = int(time.time() * 1000)
@@ -217,6 +231,11 @@ class Ledger:
                      if (f.inst_id, f.trade_id) not in known]
             if fresh:
                 db.execute(fills_table.insert(), fresh)
+            for inst_id, algo_cl_ord_id in protections:
+                t = protections_table
+                if not db.execute(sa.select(t.c.spec).where(t.c.algo_cl_ord_id == algo_cl_ord_id)).first():
+                    db.execute(t.insert().values(algo_cl_ord_id=algo_cl_ord_id, spec=row.spec, account=row.account,
+                                                 run_id=row.run_id, inst_id=inst_id, armed_ms=row.started_ms))
             if sleeve is not None:
                 capital, holdings = sleeve
                 values = {"capital": capital, "holdings": _dumps(holdings), "run_id": row.run_id, "updated_ms": now}
@@ -234,6 +253,11 @@ class Ledger:
         t = fills_table
         query = sa.select(t.c.inst_id, t.c.trade_id).where(t.c.trade_id.in_(sorted({tid for _, tid in wanted})))
         return {(r.inst_id, r.trade_id) for r in db.execute(query)} & wanted
+
+    def unrecorded_pairs(self, pairs: Sequence[tuple[str, Fill]]) -> list[tuple[str, Fill]]:
+        """``unrecorded`` over (run id, fill) pairs."""
+        fresh = {(f.inst_id, f.trade_id) for f in self.unrecorded([f for _, f in pairs])}
+        return [(run_id, f) for run_id, f in pairs if (f.inst_id, f.trade_id) in fresh]
 
     def unrecorded(self, fills: Sequence[Fill]) -> list[Fill]:
         """The fills not recorded by any run yet: a rerun of a run (or a DCA slot's second run,
@@ -290,6 +314,21 @@ class Ledger:
                 recorded[row.ord_id] = recorded.get(row.ord_id, ZERO) + Decimal(row.sz)
         return {ord_id: (row.run_id, row.inst_id, row.started_ms) for ord_id, row in filled.items()
                 if Decimal(row.filled) > recorded.get(ord_id, ZERO)}
+
+    def open_protections(self, spec: str, account: str) -> list[tuple[str, str, str, int]]:
+        """(algoClOrdId, run id, instId, armed ms) of the spec's protections not yet settled."""
+        t = protections_table
+        query = sa.select(t.c.algo_cl_ord_id, t.c.run_id, t.c.inst_id, t.c.armed_ms).where(
+            t.c.spec == spec, t.c.account == account).order_by(t.c.armed_ms)
+        with self._engine.connect() as db:
+            return [(r.algo_cl_ord_id, r.run_id, r.inst_id, r.armed_ms) for r in db.execute(query)]
+
+    def settle_protections(self, algo_cl_ord_ids: Sequence[str]) -> None:
+        """Protections whose outcome is final (triggered and filled, cancelled or failed)."""
+        if algo_cl_ord_ids:
+            with self._engine.begin() as db:
+                db.execute(protections_table.delete().where(protections_table.c.algo_cl_ord_id.in_(
+                    list(algo_cl_ord_ids))))
 
     def add_fills(self, spec: str, account: str, fills: Sequence[tuple[str, Fill]]) -> None:
         """(run id, fill) pairs found after their run ended, each recorded once."""

@@ -15,6 +15,7 @@ from flows.spec import SpecError, load_spec
 from flows.twap import twap
 from okx_sim import SimConfig
 from okx_strategies.protection import Protect, attachment_id
+from okx_wire.ledger import open_ledger
 from okx_wire.orders import TpSl
 
 
@@ -66,6 +67,21 @@ def test_a_protected_dca_buy_is_closed_by_the_venue_after_the_run(sim, spec_file
     assert child["algoClOrdId"] == attachment_id(order.cl_ord_id)
     sold = Decimal(child["accFillSz"])
     assert Decimal(0) < sold <= order.filled  # the fee was taken in BTC: never more than the account got
+    # The venue's sale belongs to the spec's sleeve: the next run (the same slot: it buys
+    # nothing more) finds the triggered protection and books its fills.
+    ledger = open_ledger()
+    account = ledger.history("btc-dca")[-1].account
+    [before] = [s for s in ledger.sleeves(account) if s.spec == "btc-dca"]
+    again = dca(spec_path=str(spec_file("dca", strategy={
+        "protect": {"take_profit_pct": "0.3", "stop_loss_pct": "0.3"}})))
+    assert again.orders[0].ord_id == order.ord_id  # adopted: nothing bought twice
+    [after] = [s for s in ledger.sleeves(account) if s.spec == "btc-dca"]
+    assert after.holdings["BTC"] == before.holdings["BTC"] - sold
+    assert after.holdings["USDT"] > before.holdings["USDT"]
+    assert ledger.open_protections("btc-dca", account) == []
+    dca(spec_path=str(spec_file("dca", strategy={"protect": {"stop_loss_pct": "0.3"}})))
+    [third] = [s for s in ledger.sleeves(account) if s.spec == "btc-dca"]
+    assert third.holdings == after.holdings  # booked once
 
 
 def test_each_protected_twap_slice_gets_its_own_protection(sim, spec_file) -> None:  # type: ignore[no-untyped-def]
