@@ -81,7 +81,9 @@ class Driven:
 
 @pytest.fixture
 def driven() -> Driven:
-    return Driven(seed=11, volatility=0.003)
+    # A seed whose walk both rises and falls a few per cent within the first 600 steps, so that
+    # triggers on either side are reached (the walk is seeded: the same seed, the same path).
+    return Driven(seed=7, volatility=0.003)
 
 
 def conserved(engine: MatchingEngine) -> bool:
@@ -189,7 +191,7 @@ def test_an_oco_takes_profit_or_stops_and_the_other_leg_goes_with_it(driven: Dri
 
 
 def test_a_quote_sized_buy_stop_freezes_its_quote() -> None:
-    driven = Driven(seed=5, volatility=0.003)
+    driven = Driven(seed=7, volatility=0.003)
     usdt = driven.engine.balance_of("USDT").frozen
     ack = driven.algo(side="buy", sz="500", slTriggerPx=driven.px("1.004"), slOrdPx="-1")
     record = driven.get(ack["algoId"])
