@@ -29,7 +29,8 @@ def traded() -> Iterator[tuple[SimulatorHandle, OkxClient]]:
     """An account that bought BTC, sold some of it and rests one bid and one ask."""
     with running_simulator(SimConfig(rate_limits=False)) as sim, \
             OkxClient(sim.credentials, base_url=sim.base_url) as client:
-        for cl, side, ord_type, sz, px in (("buy1", "buy", "market", "500", None), ("sell1", "sell", "market", "0.002", None),
+        for cl, side, ord_type, sz, px in (("buy1", "buy", "market", "500", None),
+                                           ("sell1", "sell", "market", "0.002", None),
                                            ("eth1", "buy", "market", "300", None),
                                            ("bid1", "buy", "limit", "0.001", "1000"),
                                            ("ask1", "sell", "limit", "0.001", "900000")):
