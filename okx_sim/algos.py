@@ -6,7 +6,7 @@ Contract (shared/okx/API-FACTS-2.md 10.4 and 11; what real OKX does wins):
 - Everything the simulator takes it does; everything else is refused with OKX's code, never
   accepted and dropped (a strategy that believes it is protected must be). Unknown keys are
   ignored, and ``""``, ``null`` and ``[]`` mean "not provided", as python-okx sends them.
-- An algo triggers on the last price (the best bid, as the simulator's ticker shows ``last``),
+- An algo triggers on the last price (the ticker's ``last``: the walk's mid),
   checked at every walk step the engine sees (``MatchingEngine.tick`` runs once per step). When
   it triggers it places an ordinary order (market for an order price of ``-1``, else limit)
   carrying ``algoId``, ``algoClOrdId`` and ``source`` (7 TP/SL, 6 trigger, 25 trailing), and
@@ -218,9 +218,10 @@ class AlgoBook:
             raise ItemError(code, cap)
 
     def _last(self, inst: SimInstrument, now: int) -> Decimal:
-        """The last price: the best bid, as the simulator's ticker reports ``last``."""
-        _, (bid_px, _, _) = self.engine.market.top(inst, self.engine.market.step_at(now))
-        return bid_px
+        """The last price, exactly as the simulator's ticker reports ``last`` (the mid: the
+        forming candle's close and the latest print)."""
+        market = self.engine.market
+        return market.mid(inst, market.step_at(now))
 
     def _freeze(self, algo: SimAlgo, inst: SimInstrument, now: int) -> None:
         """Freeze what a conditional/oco will spend when it triggers, or 51008."""

@@ -293,9 +293,16 @@ class Path:
                     pos = min(sides, key=lambda p: abs(p - pos))
                 else:  # no room that far: the extreme is only as far from the other as room allows
                     pos = s0 + 1 if taken - s0 > s1 - taken else s1 - 1
-                    value = other + sign * 3 * self.sigma * math.sqrt(abs(pos - taken))
-                    if sign * value <= sign * end:
-                        return end, at
+        # Wherever it landed, the extreme must be reachable from both ends and from the other
+        # extreme at ~3 sigma per square-root step: otherwise a single step would jump (seen:
+        # a new low one step after the start, 280 sigma below it).
+        reach3 = 3 * self.sigma
+        limits = [a + sign * reach3 * math.sqrt(pos - s0), b + sign * reach3 * math.sqrt(s1 - pos)]
+        if blocked and taken is not None:
+            limits.append(other + sign * reach3 * math.sqrt(abs(pos - taken)))
+        value = sign * min(sign * value, *(sign * v for v in limits))
+        if sign * value <= sign * end:
+            return end, at
         return _bound(value), pos
 
     # -- splitting ---------------------------------------------------------------------------

@@ -54,7 +54,10 @@ TOO_MANY = b'{"msg":"Too Many Requests","code":"50011"}'
 #: What ``Authenticator.verify`` refuses from the headers alone, before the signature (50113),
 #: its first check that needs the body.
 HEADER_CODES = frozenset({"50103", "50106", "50107", "50104", "50112", "50102", "50111", "50105"})
-NOT_FOUND = b'{"code":"404","msg":"Not Found","data":[]}'
+#: OKX's own answer to an unknown path (a real capture: samples/error_http404_unknown_path.json),
+#: whose ``code`` is a number and ``data`` an object, unlike every other envelope.
+NOT_FOUND = (b'{"code":404,"data":{},"detailMsg":"","error_code":"404","error_message":"Not Found",'
+             b'"msg":"Not Found"}')
 #: The simulator's own read-only routes, outside OKX's namespace (path -> handler name).
 INSPECTION_ROUTES = {"/__sim__/orders": "sim_orders", "/__sim__/state": "sim_state"}
 _JSON_HEADERS = [(b"content-type", b"application/json")]

@@ -1,11 +1,52 @@
-"""ccxt's okx class, unmodified except for its base URL, against the simulator."""
+"""ccxt's okx class, unmodified except for its base URL, against the simulator.
+
+Every spot method of ccxt.okx is checked by ``benchmarks/conformance.py`` (ccxt's own per-method
+tests and structure validators, against one seeded simulator); each check must end as expected:
+a pass, its documented inherent failure, or a known gap of ours (``KNOWN_OURS``), so a regression
+and a newly served endpoint both show up here.
+"""
 
 from __future__ import annotations
 
 import ccxt
 import pytest
 
+from benchmarks import conformance
 from okx_sim.embedded import SimulatorHandle
+
+CHECKS = conformance.ccxt_checks()
+
+
+def expected(check: conformance.Check) -> str:
+    if (check.peer, check.name) in conformance.KNOWN_OURS:
+        return "ours"
+    return "inherent" if check.inherent is not None else "pass"
+
+
+@pytest.fixture(scope="module")
+def ccxt_results() -> dict[str, conformance.Result]:
+    with conformance.simulator() as sim:
+        return {result.name: result for result in conformance.run_ccxt(sim)}
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=[check.name for check in CHECKS])
+def test_ccxt_spot_check(ccxt_results: dict[str, conformance.Result], check: conformance.Check) -> None:
+    result = ccxt_results[check.name]
+    want = expected(check)
+    hint = {"ours": "a regression (or new gap): fix it, or add it to conformance.KNOWN_OURS with why",
+            "inherent": "a different failure than the documented inherent one",
+            "pass": "now served: remove it from conformance.KNOWN_OURS"}
+    assert result.result == want, f"{check.name}: {result.result}, expected {want} ({hint[result.result]}): " \
+                                  f"{result.reason}"
+
+
+def test_every_ccxt_spot_method_is_checked() -> None:
+    exchange = ccxt.okx()
+    checked = {check.name.split()[0] for check in CHECKS}
+    for method in conformance.CCXT_SPOT_METHODS:
+        assert method == "loadMarkets" or exchange.has.get(method), f"ccxt.okx has no {method}"
+        assert method in checked, f"no check for ccxt.okx.{method}"
+    assert not set(conformance.CCXT_NOT_CHECKED) & set(conformance.CCXT_SPOT_METHODS)
 
 
 @pytest.fixture

@@ -1,7 +1,16 @@
-"""The official python-okx SDK (0.4.4), unmodified except for its domain, against the simulator."""
+"""The official python-okx SDK (0.4.4), unmodified except for its domain, against the simulator.
+
+Every spot-relevant method of its MarketAPI, PublicAPI, AccountAPI, TradeAPI and StatusAPI is
+called by ``benchmarks/conformance.py`` (``SPOT_METHODS``; every other public method is in
+``EXCLUDED_METHODS`` with the reason) and judged by what OKX answers; each call must end as
+expected (a pass, or a known gap of ours in ``KNOWN_OURS``), so a regression and a newly served
+endpoint both show up here.
+"""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from decimal import Decimal
 
 import pytest
@@ -9,7 +18,40 @@ import pytest
 okx_account = pytest.importorskip("okx.Account")
 from okx import MarketData, Trade  # noqa: E402
 
+from benchmarks import conformance  # noqa: E402
 from okx_sim.embedded import SimulatorHandle  # noqa: E402
+
+CHECKS = conformance.pyokx_checks()
+MODULES = {"MarketAPI": "okx.MarketData", "PublicAPI": "okx.PublicData", "AccountAPI": "okx.Account",
+           "TradeAPI": "okx.Trade", "StatusAPI": "okx.Status"}
+
+
+@pytest.fixture(scope="module")
+def pyokx_results() -> dict[str, conformance.Result]:
+    with conformance.simulator() as sim:
+        return {result.name: result for result in conformance.run_python_okx(sim)}
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=[check.name for check in CHECKS])
+def test_python_okx_spot_call(pyokx_results: dict[str, conformance.Result], check: conformance.Check) -> None:
+    result = pyokx_results[check.name]
+    want = "ours" if (check.peer, check.name) in conformance.KNOWN_OURS else "pass"
+    hint = "now served: remove it from conformance.KNOWN_OURS" if result.passed else \
+        "a regression (or new gap): fix it, or add it to conformance.KNOWN_OURS with why"
+    assert result.result == want, f"{check.name}: {result.result}, expected {want} ({hint}): {result.reason}"
+
+
+@pytest.mark.parametrize("api", sorted(MODULES))
+def test_every_public_method_is_called_or_excluded(api: str) -> None:
+    cls = getattr(importlib.import_module(MODULES[api]), api)
+    methods = {name for name, fn in vars(cls).items() if inspect.isfunction(fn) and not name.startswith("_")}
+    spot = set(conformance.SPOT_METHODS[api])
+    excluded = [m for group in conformance.EXCLUDED_METHODS[api].values() for m in group]
+    assert len(excluded) == len(set(excluded)) and not spot & set(excluded)
+    assert spot | set(excluded) == methods, f"unclassified: {methods - spot - set(excluded)}, " \
+                                            f"gone: {(spot | set(excluded)) - methods}"
+    called = {check.name.split(".", 1)[1].split("(")[0].split()[0] for check in CHECKS if check.kind == api}
+    assert spot <= called, f"spot methods never called: {spot - called}"
 
 
 @pytest.mark.parametrize("flag", ["0", "1"])
