@@ -115,6 +115,13 @@ class SimApp(PublicRoutes, AccountRoutes, TradeRoutes, AlgoRoutes):
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                # Draw every ticker once before serving: the first draw of each instrument's path
+                # builds its cached coarse levels (about 1 s for 250 instruments), which would
+                # otherwise stall the first tickers request and every request queued behind it.
+                market = self.exchange.market
+                step = market.step_at(self.clock())
+                for inst in self.exchange.catalogue.instruments:
+                    market.ticker(inst, step)
                 self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
