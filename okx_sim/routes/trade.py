@@ -61,13 +61,18 @@ class TradeRoutes(Routes):
     def cancel_batch(self, req: Request) -> tuple[int, dict[str, Any]]:
         return self._cancel(req, batch(req.json))
 
-    def _cancel(self, req: Request, items: list[Any]) -> tuple[int, dict[str, Any]]:
+    @staticmethod
+    def _check_refs(items: list[Any]) -> None:
+        """Each item names an instrument and an order (ordId or clOrdId), as cancel and amend need."""
         for item in items:
             if not isinstance(item, dict):
                 raise SimError("50002")
             required(item, "instId")
             if param(item, "ordId") is None and param(item, "clOrdId") is None:
                 raise missing("ordId")
+
+    def _cancel(self, req: Request, items: list[Any]) -> tuple[int, dict[str, Any]]:
+        self._check_refs(items)
         return self._trade_reply(req, self.exchange.cancel(items, req.now_ms))
 
     def amend_order(self, req: Request) -> tuple[int, dict[str, Any]]:
@@ -78,12 +83,8 @@ class TradeRoutes(Routes):
         return self._amend(req, batch(req.json))
 
     def _amend(self, req: Request, items: list[Any]) -> tuple[int, dict[str, Any]]:
+        self._check_refs(items)
         for item in items:
-            if not isinstance(item, dict):
-                raise SimError("50002")
-            required(item, "instId")
-            if param(item, "ordId") is None and param(item, "clOrdId") is None:
-                raise missing("ordId")
             if param(item, "newSz") is None and param(item, "newPx") is None:
                 raise missing("newSz")
         if self._expired(req):
