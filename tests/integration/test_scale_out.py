@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from typing import Any
 import pytest
 import requests
 import yaml
+from prefect.states import Scheduled
 
 from tests.support.stack import ROOT, Stack, api_client
 
@@ -37,6 +39,8 @@ ASSETS_PER_SPEC = 24  # two specs at once want 48 order books in a burst: more t
 #: Each leg's share of the 2,000,000 USDT account: 40,000 USDT, more than the simulator ever shows
 #: at a best price (a level holds 25,000 USD times 0.05 to 1.5), so every leg reads its book.
 LEG_WEIGHT = Decimal("0.02")
+#: Long enough to create every run before any is due.
+START_AHEAD_S = 4
 
 
 def big_rebalance_spec(path: Path, name: str, assets: list[str]) -> Path:
@@ -71,8 +75,13 @@ def test_deployment_runs_on_two_workers_share_one_budget(stack: Stack) -> None:
         wanted = [(rebalances[0]["name"], {"spec_path": str(spec_a), "dry_run": True}),
                   (rebalances[1]["name"], {"spec_path": str(spec_b), "dry_run": True}),
                   ("btc-dca", {}), ("eth-ladder", {})]
+        # Every run is due at one moment a little ahead, so the workers' polls (every second,
+        # two seconds ahead) start them together: created one by one as due now, the first was
+        # picked up alone and its burst of book reads was over before the other rebalance began.
+        due = datetime.now(timezone.utc) + timedelta(seconds=START_AHEAD_S)
         started = time.monotonic()
-        runs = [client.create_flow_run_from_deployment(deployments[name].id, parameters=params)
+        runs = [client.create_flow_run_from_deployment(deployments[name].id, parameters=params,
+                                                       state=Scheduled(scheduled_time=due))
                 for name, params in wanted]
         final: dict[Any, Any] = {}
         deadline = time.monotonic() + 420
