@@ -23,6 +23,7 @@ what it left resting and says so.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -38,13 +39,14 @@ from prefect.exceptions import TerminationSignal
 from prefect.logging import get_run_logger
 from pydantic import BaseModel, Field
 
+from flows import approval, events
 from flows.account_lock import account_lock
 from flows.reconcile import Progress, Settlement, UnfinishedRun, settle_earlier_runs, unfinished
 from flows.spec import Spec, SpecError, load_spec
 from flows.venue import ResolvedVenue, resolve_venue
 from okx_reports import charts
 from okx_reports.run_report import figures
-from okx_strategies import pipeline
+from okx_strategies import breaker, pipeline
 from okx_strategies.accounting import Books, close_books, open_books
 from okx_strategies.base import Risk, Strategy
 from okx_strategies.plan import Plan, PlannedOrder, fee_text
@@ -460,14 +462,16 @@ def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind:
             snapshot = pipeline.market(venue, spec, instruments)
             ledger = open_ledger()
             books, snapshot = open_books(spec, snapshot, ledger, venue, account, dry=dry, capital=spec.capital)
+            breaker_note = _check_breaker(spec, books, ledger, dry=dry, log=log)
             plan = pipeline.plan(spec, snapshot)
             ids = with_ids(plan, spec, ident.key)
             log_plan(plan)
+            approval_note = _approval(spec, where.label, plan, dry=dry, log=log)
             run = StrategyRun(spec, dry, venue, instruments, plan, ident.key, ids,
                               new_result(spec, where.label, run_id, dry, plan, snapshot.balances), run_id=run_id,
                               account=account, journal=None if dry else journal, settlement=settlement,
                               resumed=ident.resumed, look_first=ident.look_first, log=log, books=books)
-            run.result.notes += settlement.notes + books.notes
+            run.result.notes += settlement.notes + books.notes + breaker_note + approval_note
             if not dry:
                 journal.start_run(run_id, spec=spec.name, account=account, kind=kind, slot=ident.slot,
                                   resumes=ident.resumed.root if ident.resumed else None)
@@ -493,6 +497,44 @@ def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind:
                 journal.finish_run(run_id, "failed" if failure else "completed", failure or "")
             if failure:
                 raise RunFailed(f"{spec.name}: {failure}")
+
+
+class BreakerTripped(RunFailed):
+    """The spec's circuit breaker (``risk.max_drawdown`` / ``max_daily_loss``) is tripped: the
+    run placed nothing, and its event asks the account's automation to pause its deployments."""
+
+
+def _check_breaker(spec: Spec, books: Books, ledger: Ledger, *, dry: bool, log: Any) -> list[str]:
+    """Raise ``BreakerTripped`` (after emitting its event) if the spec lost more than it may; a
+    dry run only says so. Returns the run's note, if any."""
+    limits = spec.risk.breaker()
+    if not limits.armed:
+        return []
+    reading = breaker.read(ledger.history(spec.name, books.account), books.value_before, books.quote,
+                           int(time.time() * 1000), reset_ms=ledger.breaker_reset_ms(spec.name, books.account))
+    reason = breaker.breach(reading, limits)
+    if reason is None:
+        return []
+    if dry:
+        log.warning("%s: the circuit breaker is tripped (a trading run would place nothing): %s", spec.name, reason)
+        return [f"circuit breaker tripped: {reason}"]
+    events.emit_breaker_tripped(spec.name, books.account, reason, reading.figures())
+    raise BreakerTripped(f"{spec.name}: circuit breaker tripped: {reason}")
+
+
+def _approval(spec: Spec, venue: str, plan: Plan, *, dry: bool, log: Any) -> list[str]:
+    """Wait for a person to approve a plan above ``risk.approve_above`` (``flows.approval``)."""
+    above = spec.risk.approve_above
+    if not approval.needs_approval(plan, above):
+        return []
+    assert above is not None
+    total = f"{format_decimal(round(approval.plan_notional(plan), 2))} {plan.quote_ccy}"
+    if dry:
+        return [f"the plan ({total}) is above risk.approve_above: a trading run waits for approval"]
+    log.info("the plan (%s) is above risk.approve_above %s: waiting up to %d s for approval in Prefect's UI",
+             total, format_decimal(above), spec.risk.approval_timeout_seconds)
+    note = approval.await_approval(spec.name, venue, plan, above, spec.risk.approval_timeout_seconds, log)
+    return [f"plan ({total}) approved" + (f": {note}" if note else "")]
 
 
 def _end(run: StrategyRun, ledger: Ledger, error: str) -> None:
@@ -529,6 +571,8 @@ def _end(run: StrategyRun, ledger: Ledger, error: str) -> None:
         if not error:
             raise
         run.log.warning("could not publish the report of the failed run: %s", " ".join(str(exc).split())[:300])
+        return
+    events.emit_run_ended(view, run.account)
 
 
 def run_strategy(kind: str, spec_path: str, dry_run: bool | None = None, confirm_live: bool = False,

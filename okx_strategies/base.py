@@ -20,12 +20,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from okx_strategies.fields import Amount, Bps, InstId, problem, show
+from okx_strategies.breaker import BreakerLimits
+from okx_strategies.fields import Amount, Bps, Drawdown, InstId, Whole, int_range, problem, show
 from okx_strategies.plan import FeeRate, Plan, PlannedOrder, RiskLimits
 from okx_wire.algo_orders import AlgoOrder
 from okx_wire.models import Balance, BookLevel, Fill, Instrument, Order, OrderBook, Ticker, TradeFee
@@ -42,11 +43,24 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: How long a run waits for its plan to be approved by default (``risk.approve_above``).
+APPROVAL_TIMEOUT_S: Final = 3600
+
+
 class Risk(Strict):
     max_order_notional: Amount | None = None
     max_run_notional: Amount | None = None
     allowed_instruments: list[InstId] | None = None
     max_slippage_bps: Bps = Decimal(50)
+    #: The circuit breaker (``okx_strategies.breaker``): a fraction below the NAV's high-water
+    #: mark, and quote lost since the UTC day began.
+    max_drawdown: Drawdown | None = None
+    max_daily_loss: Amount | None = None
+    #: A plan whose notional (quote) is above this waits for a person to approve it in Prefect's
+    #: UI (``flows.approval``) for up to ``approval_timeout_seconds``.
+    approve_above: Amount | None = None
+    approval_timeout_seconds: Annotated[Whole, int_range(10, 7 * 86_400, "approval_timeout_seconds")] = (
+        APPROVAL_TIMEOUT_S)
 
     @field_validator("allowed_instruments")
     @classmethod
@@ -62,6 +76,9 @@ class Risk(Strict):
             raise problem(f"{show(order)} is above max_run_notional {show(run)} -- lower it to at most "
                           f"{show(run)}", "max_order_notional")
         return self
+
+    def breaker(self) -> BreakerLimits:
+        return BreakerLimits(max_drawdown=self.max_drawdown, max_daily_loss=self.max_daily_loss)
 
     def limits(self) -> RiskLimits:
         allowed = frozenset(self.allowed_instruments) if self.allowed_instruments is not None else None

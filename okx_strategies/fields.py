@@ -236,6 +236,12 @@ def _bps(value: Decimal) -> Decimal:
     return value
 
 
+def _drawdown(value: Decimal) -> Decimal:
+    if value <= 0 or value >= 1:
+        raise problem(f"drawdown {show(value)} is outside 0..1 (exclusive) -- use a fraction such as 0.2 for 20%")
+    return value
+
+
 def _number_input(example: str) -> BeforeValidator:
     """Refuse, before pydantic converts it, what would be a number only by accident: a boolean
     (pydantic reads ``true`` as 1), an odd YAML 1.1 spelling such as ``0100``, or text such as
@@ -283,4 +289,5 @@ Weight = Annotated[Number, AfterValidator(_weight)]
 Band = Annotated[Number, AfterValidator(_band)]
 Bps = Annotated[Number, AfterValidator(_bps)]
 Seconds = Annotated[Number, AfterValidator(_seconds)]
+Drawdown = Annotated[Number, AfterValidator(_drawdown)]
 

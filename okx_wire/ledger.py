@@ -1,7 +1,7 @@
 """The ledger: one row per run with what it was worth and what it cost, its fills, and the sleeves.
 
 It lives in the run journal's database (``okx_wire.journal``: SQLite by default, PostgreSQL for
-workers that share it), so a strategy's history is wherever its orders' history is. Three tables:
+workers that share it), so a strategy's history is wherever its orders' history is. The tables:
 
 * ``okx_flows_ledger``: per trading run, the account's equity and the spec's own value before and
   after, traded notional, fees in quote, implementation shortfall against the plan's mids, drift
@@ -10,7 +10,9 @@ workers that share it), so a strategy's history is wherever its orders' history 
   without asking the venue);
 * ``okx_flows_fills``: every fill a run traded, as the venue reported it (the ledger's costs are
   sums over these rows, which is how a report reconciles with the venue);
-* ``okx_flows_sleeves``: each spec's own holdings in a shared account (``okx_strategies.sleeve``).
+* ``okx_flows_sleeves``: each spec's own holdings in a shared account (``okx_strategies.sleeve``);
+* ``okx_flows_protections``: protections of filled orders whose outcome is not known yet;
+* ``okx_flows_breaker_resets``: when each spec's circuit breaker was last reset.
 
 A run's row, its fills and its sleeve are written in one transaction, inside the account lock
 (one trading run per account), so sleeves are never read half-updated. Amounts are stored as
@@ -103,6 +105,14 @@ sleeves_table = sa.Table(
     sa.Column("holdings", sa.Text, nullable=False),
     sa.Column("run_id", sa.String(64), nullable=False),
     sa.Column("updated_ms", sa.BigInteger, nullable=False),
+)
+#: When each spec's circuit breaker was last reset on an account (``okx_strategies.breaker``):
+#: runs that ended before it no longer count towards its high-water mark or its day.
+breaker_resets_table = sa.Table(
+    "okx_flows_breaker_resets", _metadata,
+    sa.Column("account", sa.String(32), primary_key=True),
+    sa.Column("spec", sa.String(64), primary_key=True),
+    sa.Column("reset_ms", sa.BigInteger, nullable=False),
 )
 
 ZERO: Final = Decimal(0)
@@ -345,6 +355,24 @@ class Ledger:
             return [SleeveRecord(account=r.account, spec=r.spec, capital=r.capital, holdings=_loads(r.holdings),
                                  run_id=r.run_id, updated_ms=r.updated_ms)
                     for r in db.execute(sa.select(t).where(t.c.account == account).order_by(t.c.spec))]
+
+    def breaker_reset_ms(self, spec: str, account: str) -> int | None:
+        t = breaker_resets_table
+        with self._engine.connect() as db:
+            found = db.execute(sa.select(t.c.reset_ms).where(t.c.account == account, t.c.spec == spec)).scalar()
+        return int(found) if found is not None else None
+
+    def reset_breaker(self, spec: str, account: str, now_ms: int | None = None) -> int:
+        """Start a new high-water mark and day for the spec's breaker on the account, from now."""
+        when = int(time.time() * 1000) if now_ms is None else now_ms
+        t = breaker_resets_table
+        key = (t.c.account == account) & (t.c.spec == spec)
+        with self._engine.begin() as db:
+            if db.execute(sa.select(t.c.spec).where(key)).first():
+                db.execute(t.update().where(key).values(reset_ms=when))
+            else:
+                db.execute(t.insert().values(account=account, spec=spec, reset_ms=when))
+        return when
 
     def specs(self) -> list[str]:
         with self._engine.connect() as db:
