@@ -6,6 +6,7 @@
     okx-flows check-key [--base-url URL | --region R] [--demo]
     okx-flows sim [...]                               the simulator (``okx_sim.cli``)
     okx-flows limits apply|show [...]                 shared rate limits (``okx_cli.limits``)
+    okx-flows breaker show|reset SPEC                 a spec's circuit breaker (``okx_cli.breaker``)
 
 This module is the parser, the dispatch and the one-line error rendering; each command is a
 module of this package (``validate``, ``plan``, ``run``, ``check_key``, ``sim``, ``limits``)
@@ -30,7 +31,7 @@ from okx_cli.errors import PROG, UserError
 
 #: Command -> module of this package implementing it.
 COMMANDS = {"validate": "validate", "plan": "plan", "run": "run", "check-key": "check_key", "sim": "sim",
-            "limits": "limits", "report": "report"}
+            "limits": "limits", "report": "report", "breaker": "breaker"}
 #: How long a run waits for Prefect's temporary server to start (Prefect's own default is 20 s).
 EPHEMERAL_STARTUP_S = 120
 #: Commands that take their own arguments (parsed by the command itself).

@@ -4,7 +4,6 @@ only an approval sends it (given and refused here through Prefect's API, as the 
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from decimal import Decimal
@@ -23,6 +22,7 @@ from flows.common import BreakerTripped
 from flows.rebalance import rebalance
 from okx_sim import SimConfig
 from okx_wire.ledger import open_ledger
+from tests.support.breaker import raise_the_high_water_mark
 
 BALANCES = {"USDT": Decimal("50000"), "BTC": Decimal("2"), "ETH": Decimal("10")}
 ROOMY = {"max_order_notional": 50000, "max_run_notional": 250000}
@@ -40,24 +40,13 @@ def emitted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]
     return sent
 
 
-def _raise_the_high_water_mark(spec: str, factor: int) -> None:
-    """An earlier run that saw the spec worth ``factor`` times what it is now (as if the market
-    had fallen since): the high-water mark the breaker measures from."""
-    ledger = open_ledger()
-    [last] = ledger.history(spec)
-    peak = dataclasses.replace(last, run_id="earlier-peak", started_ms=last.started_ms - 2000,
-                               ended_ms=last.ended_ms - 1000, value_before=last.value_after * factor,
-                               value_after=last.value_after * factor)
-    ledger.record_run(peak, [], None)
-
-
 def test_a_breached_drawdown_places_nothing_and_emits_the_breaker_event(sim, spec_file, emitted):  # type: ignore[no-untyped-def]
     path = spec_file("rebalance", risk={**ROOMY, "max_drawdown": "0.2"})
     first = rebalance(spec_path=str(path))
     assert first.placed, "the first run trades: nothing is breached yet"
     assert [name for name, _ in emitted] == [events.RUN_EVENTS[first.status]]
     spec = first.spec_name
-    _raise_the_high_water_mark(spec, 3)
+    raise_the_high_water_mark(spec, 3)
     orders_before = len(sim.exchange.all_orders())
 
     with pytest.raises(BreakerTripped) as caught:
@@ -83,7 +72,7 @@ def test_a_breached_drawdown_places_nothing_and_emits_the_breaker_event(sim, spe
 def test_a_daily_loss_beyond_the_limit_trips_the_breaker(sim, spec_file, emitted):  # type: ignore[no-untyped-def]
     path = spec_file("rebalance", risk={**ROOMY, "max_daily_loss": 1000})
     first = rebalance(spec_path=str(path))
-    _raise_the_high_water_mark(first.spec_name, 2)  # the day started twice as rich
+    raise_the_high_water_mark(first.spec_name, 2)  # the day started twice as rich
     with pytest.raises(BreakerTripped, match="today's loss .* is beyond risk.max_daily_loss 1000 USDT"):
         rebalance(spec_path=str(path))
 
