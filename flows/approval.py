@@ -23,6 +23,7 @@ from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
+from prefect.settings import PREFECT_API_URL
 from pydantic import Field
 
 from okx_strategies.plan import Plan
@@ -70,9 +71,16 @@ def describe(spec: str, venue: str, plan: Plan, approve_above: Decimal, timeout_
 
 def await_approval(spec: str, venue: str, plan: Plan, approve_above: Decimal, timeout_s: int, log: object) -> str:
     """Block until the plan is approved (returns the note) or raise ``NotApproved``."""
+    total = f"{format_decimal(round(plan_notional(plan), 2))} {plan.quote_ccy}"
     if FlowRunContext.get() is None:
-        raise NotApproved(f"{spec}: the plan ({format_decimal(round(plan_notional(plan), 2))} {plan.quote_ccy}) is "
-                          f"above risk.approve_above and needs approval, which only a flow run can wait for")
+        raise NotApproved(f"{spec}: the plan ({total}) is above risk.approve_above and needs approval, which only "
+                          "a flow run can wait for -- nothing placed")
+    if not PREFECT_API_URL.value():
+        # Ephemeral mode: the temporary server's API dies with this process and nobody can
+        # reach it to answer, so waiting would only ever time out.
+        raise NotApproved(f"{spec}: the plan ({total}) is above risk.approve_above and needs approval, which needs "
+                          "a Prefect server to give it on (set PREFECT_API_URL, or run the spec's deployment) -- "
+                          "nothing placed")
     form = Approval.with_initial_data(description=describe(spec, venue, plan, approve_above, timeout_s),
                                       approve=False)
     try:

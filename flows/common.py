@@ -14,10 +14,13 @@ of sending it again.
 
 Money safety around that, in the order a trading run does it (``strategy_run``): hold the
 account (``flows.account_lock``: one trading run per account), settle what earlier runs of the
-spec left open (``flows.reconcile``, from the run journal ``okx_wire.journal``), plan from
-that truth, record every intent and send in the journal before it leaves, and end honestly:
-a run that planned orders and got none onto the exchange fails; an interrupted run cancels
-what it left resting and says so.
+spec left open (``flows.reconcile``, from the run journal ``okx_wire.journal``), stop if the
+spec's circuit breaker is tripped (``okx_strategies.breaker``), plan from that truth, wait for
+a person's approval of a plan above ``risk.approve_above`` (``flows.approval``), record every
+intent and send in the journal before it leaves, and end honestly: a run that planned orders
+and got none onto the exchange fails; an interrupted run cancels what it left resting and says
+so. Every run ends with one Prefect event named for its status (``flows.events``), which the
+alerts of ``okx-flows alerts apply`` react to.
 """
 
 from __future__ import annotations

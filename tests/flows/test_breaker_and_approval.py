@@ -141,3 +141,19 @@ def test_an_unanswered_approval_ends_the_run_with_nothing_placed(sim, spec_file,
     # Under the threshold, nothing waits.
     small = spec_file("rebalance", risk={**ROOMY, "approve_above": 10_000_000})
     assert rebalance(spec_path=str(small)).placed
+
+
+def test_without_a_reachable_server_a_large_plan_is_refused_at_once(sim, spec_file, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(approval, "PREFECT_API_URL", _Unset())
+    path = spec_file("rebalance", risk={**ROOMY, "approve_above": 100})
+    with pytest.raises(NotApproved, match="needs a Prefect server .* -- nothing placed"):
+        rebalance(spec_path=str(path))
+    assert not sim.exchange.all_orders()
+
+
+class _Unset:
+    """PREFECT_API_URL as ephemeral mode has it."""
+
+    @staticmethod
+    def value() -> None:
+        return None
