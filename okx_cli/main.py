@@ -6,10 +6,13 @@
     okx-flows check-key [--base-url URL | --region R] [--demo]
     okx-flows sim [...]                               the simulator (``okx_sim.cli``)
     okx-flows limits apply|show [...]                 shared rate limits (``okx_cli.limits``)
+    okx-flows alerts apply|show|remove [...]          alerts on Prefect automations (``okx_cli.alerts``)
+    okx-flows halt|resume [--account NAME]            pause an account's bots, cancel their resting orders
     okx-flows breaker show|reset SPEC                 a spec's circuit breaker (``okx_cli.breaker``)
 
 This module is the parser, the dispatch and the one-line error rendering; each command is a
-module of this package (``validate``, ``plan``, ``run``, ``check_key``, ``sim``, ``limits``)
+module of this package (``validate``, ``plan``, ``run``, ``check_key``, ``sim``, ``limits``,
+``alerts``, ``halt`` for both ``halt`` and ``resume``)
 with ``add_parser(sub)`` and ``invoke(args, extra)``. Every user-facing error is one line on
 stderr and a non-zero exit, never a traceback (``--debug`` shows it).
 
@@ -20,6 +23,7 @@ replaces the simulator state path in them rather than writing the environment.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib
 import os
@@ -31,7 +35,8 @@ from okx_cli.errors import PROG, UserError
 
 #: Command -> module of this package implementing it.
 COMMANDS = {"validate": "validate", "plan": "plan", "run": "run", "check-key": "check_key", "sim": "sim",
-            "limits": "limits", "report": "report", "breaker": "breaker"}
+            "limits": "limits", "report": "report", "breaker": "breaker", "alerts": "alerts", "halt": "halt",
+            "resume": "halt"}
 #: How long a run waits for Prefect's temporary server to start (Prefect's own default is 20 s).
 EPHEMERAL_STARTUP_S = 120
 #: Commands that take their own arguments (parsed by the command itself).
@@ -137,5 +142,23 @@ def sub_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return _Parser(prog=f"{PROG} {prog}", description=description)
 
 
+def entry() -> None:
+    """The ``okx-flows`` console script: ``main``, then exit.
+
+    After an interrupt the process ends at once (its output flushed) instead of through the
+    interpreter's shutdown, where Prefect's background log and event threads, whose temporary
+    server is already gone, may still be writing to stderr: a daemon thread holding stderr's lock
+    at shutdown aborts the interpreter (SIGABRT) instead of exiting 130. The run has journaled and
+    cancelled what it left before ``main`` returns; nothing is lost by skipping the exit hooks.
+    """
+    code = main()
+    if code == 130:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

@@ -196,8 +196,9 @@ def test_sigterm_cancels_what_the_run_left_resting(tmp_path: Path) -> None:
                  proc, log)
         server = children(proc.pid)
         os.kill(proc.pid, signal.SIGTERM)
-        assert proc.wait(timeout=60) == 130
+        code = proc.wait(timeout=60)
         output = log.read_text(errors="replace")
+        assert code == 130, output[-3000:]
         assert "okx-flows: interrupted" in output and "Traceback" not in output
         assert re.search(r"interrupted; cancelled \d+ resting order", output), output[-3000:]
         assert [o for o in tagged(sim, "termrebala") if o["state"] in ("live", "partially_filled")] == []
