@@ -137,6 +137,11 @@ class SimConfig(BaseModel):
     #: Seconds an open connection may stay silent (before its first request or between
     #: requests) before the simulator closes it, so idle sockets cannot hold every slot.
     idle_timeout_s: float = Field(default=30.0, gt=0)
+    #: Serve over TLS (``https://`` and ``wss://``) with this certificate chain and key (PEM):
+    #: clients that insist on TLS (python-okx's WebSocket classes pass an SSL context, which a
+    #: ``ws://`` URL refuses) can then be pointed at the simulator. None serves plain HTTP.
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
 
     def trade_key(self) -> ApiKeySpec:
         for key in self.keys:

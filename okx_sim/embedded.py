@@ -110,7 +110,8 @@ class Simulator:
         self.app.max_connections = max(1, min(self.config.max_connections, budget - RESERVED_FDS))
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on",
                                 http=SimHttpProtocol, limit_concurrency=budget, backlog=self.config.backlog,
-                                timeout_keep_alive=self.config.idle_timeout_s)  # type: ignore[arg-type]
+                                timeout_keep_alive=self.config.idle_timeout_s,  # type: ignore[arg-type]
+                                ssl_certfile=self.config.tls_certfile, ssl_keyfile=self.config.tls_keyfile)
         server = uvicorn.Server(config)
         connections = server.server_state.connections
         self.app.open_connections = lambda: len(connections)
@@ -119,6 +120,7 @@ class Simulator:
 
 @dataclass
 class SimulatorHandle:
+    #: ``http://host:port`` (``https://`` with TLS); the WebSocket URLs are ``ws_url(kind)``.
     base_url: str
     credentials: ApiCredentials
     exchange: MatchingEngine
@@ -132,6 +134,10 @@ class SimulatorHandle:
         if key is None:
             raise LookupError("this simulator has no read-only key")
         return key.credentials()
+
+    def ws_url(self, kind: str = "public") -> str:
+        """``ws://host:port/ws/v5/<kind>`` (``wss://`` with TLS): public, private or business."""
+        return self.base_url.replace("http", "ws", 1) + f"/ws/v5/{kind}"
 
     def key(self, label: str) -> ApiKeySpec:
         return next(k for k in self.config.keys if k.label == label)
@@ -171,7 +177,8 @@ def running_simulator(config: SimConfig | None = None, **overrides: Any) -> Iter
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("okx-sim did not start")
             time.sleep(0.005)
-        yield SimulatorHandle(f"http://{config.host}:{port}", config.trade_key().credentials(), sim.exchange,
+        scheme = "https" if config.tls_certfile is not None else "http"
+        yield SimulatorHandle(f"{scheme}://{config.host}:{port}", config.trade_key().credentials(), sim.exchange,
                               sim.faults, config, sim.app)
     finally:
         server.should_exit = True

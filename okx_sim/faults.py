@@ -1,4 +1,10 @@
-"""Faults a client must survive, injected on private endpoints only.
+"""Faults a client must survive: on private REST endpoints, and on WebSocket connections.
+
+REST: latency, injected server errors, replies dropped after the change was committed.
+WebSocket (every URL): ``ws_delay_ms`` holds every push back, ``ws_drop_rate`` is the chance a
+push is not sent and the connection is cut instead (no close frame: the client sees an abnormal
+closure, as when OKX's gateway drops it), ``ws_gap_rate`` the chance a ``books`` increment is
+silently lost, so the next one's ``prevSeqId`` no longer chains (a client must resync).
 
 The settings are plain mutable attributes so a test can change them while the simulator runs
 (``handle.faults.drop_rate = 0.3``). Decisions come from a seeded RNG so a failing run can be
@@ -27,9 +33,15 @@ class Faults:
     #: Seconds added to the simulator's clock (positive: the server runs ahead of the client).
     clock_skew: float = 0.0
     seed: int = 0
+    #: WebSocket faults (see the module docstring).
+    ws_delay_ms: float = 0.0
+    ws_drop_rate: float = 0.0
+    ws_gap_rate: float = 0.0
     #: How many faults were injected so far (reported by the reliability tests).
     errors_injected: int = 0
     drops_injected: int = 0
+    ws_drops_injected: int = 0
+    ws_gaps_injected: int = 0
     _rng: random.Random = field(init=False, repr=False)
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
@@ -53,5 +65,25 @@ class Faults:
         with self._lock:
             if self._rng.random() < self.drop_rate:
                 self.drops_injected += 1
+                return True
+            return False
+
+    def ws_drop(self) -> bool:
+        """Whether to cut this WebSocket connection instead of sending the next push."""
+        if self.ws_drop_rate <= 0:
+            return False
+        with self._lock:
+            if self._rng.random() < self.ws_drop_rate:
+                self.ws_drops_injected += 1
+                return True
+            return False
+
+    def ws_gap(self) -> bool:
+        """Whether to lose this ``books`` increment (the stream's sequence then has a gap)."""
+        if self.ws_gap_rate <= 0:
+            return False
+        with self._lock:
+            if self._rng.random() < self.ws_gap_rate:
+                self.ws_gaps_injected += 1
                 return True
             return False

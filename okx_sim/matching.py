@@ -10,6 +10,7 @@ balance can go negative because every order checks and freezes what it may spend
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -27,6 +28,14 @@ from okx_sim.records import Holding, Ledger, SimFill, SimOrder
 from okx_sim.state import StateStore
 from okx_wire.orders import CL_ORD_ID_PATTERN, ORD_TYPES, PRICED_TYPES, spot_fee_ccy
 from okx_wire.precision import format_decimal, is_multiple
+
+log = logging.getLogger("okx_sim")
+
+#: What the engine tells its listeners after each commit: the order updates it made, in order
+#: (each an OKX order dict, with the fill it carries, or None), the currencies whose balance
+#: changed, and the time. The WebSocket hub turns them into ``orders`` and ``account`` pushes.
+OrderUpdate = tuple[dict[str, Any], SimFill | None]
+Listener = Callable[[list[OrderUpdate], set[str], int], None]
 
 TD_MODES = frozenset({"cash", "cross", "isolated", "spot_isolated"})
 TAG = re.compile(r"[A-Za-z0-9]{1,16}")
@@ -96,6 +105,11 @@ class MatchingEngine:
         self._dirty_orders: dict[str, SimOrder] = {}
         self._dirty_fills: list[SimFill] = []
         self._dirty_bal: set[str] = set()
+        #: Called after every commit (``Listener``); empty unless a WebSocket client listens, and
+        #: then order updates are recorded as they happen: one per fill, one per change.
+        self.listeners: list[Listener] = []
+        self._updates: list[OrderUpdate] = []
+        self._fill_updates: dict[str, list[OrderUpdate]] = {}
         if snap.empty:
             self.seed = config.seed
             self._next_ord, self._next_bill = FIRST_ORD_ID, FIRST_BILL_ID
@@ -138,6 +152,12 @@ class MatchingEngine:
     def _touch(self, order: SimOrder, now: int) -> None:
         order.u_time = now
         self._dirty_orders[order.ord_id] = order
+        if self.listeners:
+            # Each fill since the last change was recorded as it happened; this change closes
+            # them with the order's state now (the last fill's update carries it).
+            fills = self._fill_updates.pop(order.ord_id, [])
+            self._updates += fills[:-1]
+            self._updates.append((order.to_okx(), fills[-1][1] if fills else None))
         if order.attach_algo_ords and not order.attach_armed and not order.pending:
             self.algos.arm(order, now)
         if order.cl_ord_id:
@@ -157,7 +177,16 @@ class MatchingEngine:
         }
         self.store.commit(meta=meta, balances={c: self.balances[c] for c in self._dirty_bal},
                           orders=self._dirty_orders.values(), fills=self._dirty_fills, algos=self.algos.take_dirty())
+        changed = self._dirty_bal
         self._dirty_orders, self._dirty_fills, self._dirty_bal = {}, [], set()
+        updates, self._updates = self._updates, []
+        if self.listeners and (updates or changed):
+            # Told only after the commit: nothing is pushed that a crash could still undo.
+            for listener in list(self.listeners):
+                try:
+                    listener(updates, changed, now)
+                except Exception:  # pragma: no cover - a bug in a listener must not stop trading
+                    log.exception("okx-sim: an engine listener failed")
 
     def new_id(self) -> str:
         """A fresh id from the order-id counter (orders, algo orders and attachments share it, so
@@ -237,6 +266,12 @@ class MatchingEngine:
                     order.side, px, qty, "M" if maker else "T", -fee_amt, fee_ccy, okx_rate, now, inst.quote)
         self.fills.append(fill)
         self._dirty_fills.append(fill)
+        if self.listeners:
+            row = order.to_okx()
+            done = order.tgt_ccy != "quote_ccy" and order.acc_fill_sz >= order.sz
+            row["state"] = "filled" if done else "partially_filled"
+            row["uTime"] = str(now)
+            self._fill_updates.setdefault(order.ord_id, []).append((row, fill))
 
     def _ledger(self, ccy: str, *, market: Decimal = Decimal(0), fees: Decimal = Decimal(0)) -> None:
         self.ledger.market[ccy] = self.ledger.market.get(ccy, Decimal(0)) + market
@@ -588,6 +623,13 @@ class MatchingEngine:
     def balance(self, ccys: list[str] | None, now: int) -> dict[str, Any]:
         with self._lock:
             self._sync_and_flush(now)
+            return self.balance_now(ccys, now)
+
+    def balance_now(self, ccys: list[str] | Iterable[str] | None, now: int) -> dict[str, Any]:
+        """``account/balance``'s data item as the account stands, without first letting resting
+        orders meet the walk (a listener reads it in the middle of a commit)."""
+        ccys = list(ccys) if ccys is not None else None
+        with self._lock:
             step = self.market.step_at(now)
             details = []
             total = Decimal(0)

@@ -41,6 +41,7 @@ from okx_sim.routes.algo import AlgoRoutes
 from okx_sim.routes.base import Handler, Request, ok
 from okx_sim.routes.public import PublicRoutes
 from okx_sim.routes.trade import TradeRoutes
+from okx_sim.ws import WsGateway
 from okx_wire.endpoints import ENDPOINTS, MAX_BATCH_ORDERS
 from okx_wire.limits import SlidingWindowLimiter, demands
 
@@ -102,12 +103,16 @@ class SimApp(PublicRoutes, AccountRoutes, TradeRoutes, AlgoRoutes):
                 self.routes.setdefault(row.path, {})[row.method] = Route(handler, row.private, row.trade)
         for path, handler in INSPECTION_ROUTES.items():
             self.routes[path] = {"GET": Route(getattr(self, handler))}
+        #: ``/ws/v5/public``, ``/private`` and ``/business`` (``okx_sim.ws``), on the same port.
+        self.ws = WsGateway(self)
 
     # -- ASGI plumbing -----------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
             await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self.ws(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 

@@ -50,6 +50,9 @@ def check_credential(value: str, name: str) -> None:
             "are plain ASCII)")
 
 
+#: What a WebSocket login signs after its timestamp and ``GET`` (``okx_wire.ws.protocol.LOGIN_PATH``).
+WS_LOGIN_PATH: Final = "/users/self/verify"
+
 #: A clock returns Unix time in milliseconds. Injected wherever time matters, so tests can freeze it.
 Clock = Callable[[], int]
 
@@ -206,6 +209,18 @@ class Signer:
         mac = self._mac.copy()
         mac.update(f"{timestamp}{method}{request_path}{body}".encode())
         return base64.b64encode(mac.digest()).decode()
+
+    def ws_login(self) -> dict[str, str]:
+        """The argument of a WebSocket ``login`` op, signed now (in exchange time).
+
+        OKX's WebSocket login signs ``timestamp + "GET" + "/users/self/verify"`` with the
+        timestamp in Unix **seconds** (not the REST ISO form), and refuses one more than 30 s
+        away from its clock (60006); the offset learned over REST applies here too. The
+        passphrase is part of the argument: the dict goes on the wire only, never into a log.
+        """
+        ts = str((self._clock() + self.offset_ms) // 1000)
+        return {"apiKey": self._api_key, "passphrase": self._passphrase.get_secret_value(), "timestamp": ts,
+                "sign": self.signature(ts, "GET", WS_LOGIN_PATH)}
 
     def headers(self, method: str, request_path: str, body: str = "") -> dict[str, str]:
         """The four OK-ACCESS-* headers (plus the demo flag) for one request, signed now."""

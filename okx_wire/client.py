@@ -400,6 +400,15 @@ class OkxClient(MarketDataApi, AlgoOrdersApi):
         """Server clock minus local clock, as learned by the last sync (0 before any)."""
         return self._signer.offset_ms if self._signer else self._offset_ms
 
+    def hold_budget(self, endpoint: Endpoint, inst_ids: Sequence[str] = ()) -> contextlib.AbstractContextManager[None]:
+        """Hold the rate budget one request of ``endpoint`` draws from, around sending it another
+        way (an order op over WebSocket draws from its REST twin's budget, keyed as OKX keys it).
+
+        Blocks until the request fits; the request counts as in flight until the block exits.
+        """
+        wanted = demands(endpoint.method, endpoint.path, ip=self._ip_key, user=self._user, inst_ids=inst_ids)
+        return self._limiter.hold(wanted) if self._limiter is not None and wanted else _NO_LIMIT
+
     # -- the one request path -------------------------------------------------------------
 
     def _call(

@@ -262,6 +262,21 @@ ERROR_CODES: dict[str, ErrorCode] = {
     "51506": ErrorCode(InvalidRequest, 200, "Order modification unavailable for the order type."),
     "51531": ErrorCode(InvalidRequest, 200, "Order modification unsuccessful. The stop order must have either take profit or stop loss attached."),
     "51603": ErrorCode(OrderNotFound, 200, "Order does not exist"),
+    # WebSocket codes (API-FACTS-2 12.3, 12.4): they travel in ``event: error`` messages, never as
+    # an HTTP answer, so their status is 0.
+    "60004": ErrorCode(TimestampError, 0, "Invalid timestamp"),
+    "60005": ErrorCode(InvalidApiKey, 0, "Invalid apiKey"),
+    "60006": ErrorCode(TimestampError, 0, "Timestamp request expired"),
+    "60007": ErrorCode(InvalidSignature, 0, "Invalid sign"),
+    "60009": ErrorCode(AuthenticationError, 0, "Login failed."),
+    "60011": ErrorCode(AuthenticationError, 0, "Please log in"),
+    "60012": ErrorCode(InvalidRequest, 0, "Invalid request: {0}"),
+    "60013": ErrorCode(InvalidRequest, 0, "Invalid args"),
+    "60018": ErrorCode(InvalidRequest, 0, "Wrong URL or channel:{0},instId:{1} doesn't exist. Please use the correct URL, channel and parameters referring to API document."),
+    "60019": ErrorCode(InvalidRequest, 0, "Invalid op: {0}"),
+    "60024": ErrorCode(InvalidPassphrase, 0, "Wrong passphrase"),
+    "60031": ErrorCode(AuthenticationError, 0, "The WebSocket endpoint does not allow multiple or repeated logins."),
+    "64001": ErrorCode(InvalidRequest, 0, "This channel has been migrated to the '/business' URL. Please subscribe using the new URL. More details can refer to: https://www.okx.com/help-center/changes-to-v5-api-websocket-subscription-parameter-and-url"),
 }
 
 
