@@ -35,6 +35,8 @@ BREAKER_EVENT: Final = "okx-flows.breaker.tripped"
 SPEC_RESOURCE_PREFIX: Final = "okx-flows.spec."
 #: The deployment tag naming the account a deployment trades (``okx-account:main``).
 ACCOUNT_TAG_PREFIX: Final = "okx-account:"
+#: The run event's resource label saying whether the run filled anything ("true"/"false").
+FILLED_LABEL: Final = "okx-flows.filled"
 #: At most this many resting orders are listed in an event (the count is always exact).
 MAX_LISTED: Final = 10
 
@@ -66,8 +68,9 @@ def run_payload(view: RunView) -> dict[str, Any]:
 
 def emit_run_ended(view: RunView, account: str) -> None:
     """The one event a run ends with (named for its status)."""
-    emit_event(RUN_EVENTS.get(view.status, RUN_EVENT_PREFIX + "ended"), resource=spec_resource(view.spec, account),
-               payload=run_payload(view))
+    # Whether it filled anything is a resource label, not only payload: triggers match labels.
+    resource = {**spec_resource(view.spec, account), FILLED_LABEL: "true" if view.filled else "false"}
+    emit_event(RUN_EVENTS.get(view.status, RUN_EVENT_PREFIX + "ended"), resource=resource, payload=run_payload(view))
 
 
 def emit_breaker_tripped(spec: str, account: str, reason: str, figures: Mapping[str, str]) -> None:

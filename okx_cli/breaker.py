@@ -4,7 +4,8 @@
 spec's NAV now, its high-water mark, the drawdown, the day's start and loss, against the spec's
 ``risk.max_drawdown`` and ``risk.max_daily_loss``. ``reset`` starts a new high-water mark and
 day from now, for when a person has looked at a tripped breaker and decided the strategy may
-trade again (then ``okx-flows resume`` un-pauses its deployments). Both read the venue (the
+trade again (then ``okx-flows resume --account NAME --all-paused`` un-pauses the deployments
+the breaker's automation paused). Both read the venue (the
 spec's balances and prices, as ``okx-flows plan`` does) and send nothing.
 """
 

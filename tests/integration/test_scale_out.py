@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,7 @@ def test_deployment_runs_on_two_workers_share_one_budget(stack: Stack) -> None:
         # Every run is due at one moment a little ahead, so the workers' polls (every second,
         # two seconds ahead) start them together: created one by one as due now, the first was
         # picked up alone and its burst of book reads was over before the other rebalance began.
-        due = datetime.now(timezone.utc) + timedelta(seconds=START_AHEAD_S)
+        due = datetime.now(UTC) + timedelta(seconds=START_AHEAD_S)
         started = time.monotonic()
         runs = [client.create_flow_run_from_deployment(deployments[name].id, parameters=params,
                                                        state=Scheduled(scheduled_time=due))

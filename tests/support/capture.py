@@ -1,7 +1,9 @@
 """A real HTTP server that records every request's raw bytes and answers from a script.
 
 Used to check byte for byte what the client puts on the wire, without a mock library between
-the client and the socket.
+the client and the socket; and, standing in for Slack or Telegram, to receive what Prefect's
+notification blocks send (each request keeps the wall-clock time it arrived, ``at``, so a test
+can measure how long a message took).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class Captured:
     target: str  # the raw request-target: path and query exactly as sent
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.time)  # when it arrived (epoch seconds)
 
 
 Reply = tuple[int, Any]  # (HTTP status, JSON-able body or raw bytes)
