@@ -444,7 +444,10 @@ def strategy_run(spec_path: str, dry_run: bool | None, confirm_live: bool, kind:
     strategy = get_strategy(kind)
     log = logger()
     # The report draws its charts at the end: import matplotlib while the run waits on the venue.
-    threading.Thread(target=charts.warm, name="okx-flows-charts-warm", daemon=True).start()
+    # Not a daemon: a process that exits while the thread is still inside matplotlib's C++
+    # extensions aborts (SIGABRT, "terminate called without an active exception"); the
+    # interpreter waits for the import to finish instead (it is over long before any real run is).
+    threading.Thread(target=charts.warm, name="okx-flows-charts-warm").start()
     with resolve_venue(spec, confirm_live=confirm_live) as where:
         creds = where.credentials
         venue = PrefectVenue(creds, where.label)
