@@ -36,7 +36,7 @@ from okx_cli.errors import PROG, UserError
 #: Command -> module of this package implementing it.
 COMMANDS = {"validate": "validate", "plan": "plan", "run": "run", "check-key": "check_key", "sim": "sim",
             "limits": "limits", "report": "report", "breaker": "breaker", "alerts": "alerts", "halt": "halt",
-            "resume": "halt"}
+            "resume": "halt", "signals": "signals"}
 #: How long a run waits for Prefect's temporary server to start (Prefect's own default is 20 s).
 EPHEMERAL_STARTUP_S = 120
 #: Commands that take their own arguments (parsed by the command itself).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,7 +31,10 @@ def test_show_says_tripped_and_reset_clears_it(sim, spec_file, capsys):  # type:
 
     assert main(["breaker", "show", path]) == 0
     out = capsys.readouterr().out
-    assert "drawdown 5" in out and "(limit 25 %)" in out and "tripped: drawdown" in out
+    # About 50 % below the mark the earlier run set (the walk moves the NAV a little meanwhile).
+    drawdown = re.search(r"drawdown ([0-9.]+) % \(limit 25 %\)", out)
+    assert drawdown is not None and 45 < float(drawdown.group(1)) < 55, out
+    assert "tripped: drawdown" in out
     orders = len(sim.exchange.all_orders())
     assert main(["run", path]) == 1
     err = capsys.readouterr().err

@@ -116,7 +116,7 @@ def test_a_new_strategy_validates_plans_and_dry_runs(plugin: Path, prefect_db: P
 
     (plugin / "unknown.yaml").write_text(SPEC.replace("kind: bid", "kind: bids"))
     done = _okx_flows(plugin, "validate", "unknown.yaml")
-    assert "allowed: rebalance, dca, twap, ladder, bid -- did you mean 'bid'?" in done.stderr
+    assert "allowed: rebalance, dca, twap, ladder, signal, bid -- did you mean 'bid'?" in done.stderr
 
     done = _okx_flows(plugin, "plan", "btc-bid.yaml", "--sim-state", state)
     assert done.returncode == 0, done.stderr
