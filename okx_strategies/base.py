@@ -33,6 +33,9 @@ from okx_wire.models import Balance, BookLevel, Fill, Instrument, Order, OrderBo
 from okx_wire.orders import OrderRequest
 from okx_wire.placement import Placement, SendLog
 
+if TYPE_CHECKING:  # WebSocket is imported by the bindings that use it, not by every planner
+    from okx_strategies.pushes import PushWait
+
 #: Order-book depth fetched where a book is read (the planners use the top of book; 5 levels are shown).
 BOOK_DEPTH: Final = 5
 
@@ -187,6 +190,14 @@ class Venue(Protocol):
     each of ``inst_ids``; OKX sets the spot tier per instrument type, so a binding answers it with
     one ``account/trade-fee`` read (and reads it at most once per run: that endpoint's budget is 5
     requests per 2 s).
+
+    Two methods may use the venue's WebSocket streams (``okx_strategies.pushes``), where the
+    binding has them; each has a REST answer otherwise, so the pipeline never needs to know.
+    ``wait_pushed`` blocks until the orders are final on the account's ``orders`` pushes (or
+    the time is up) and returns how that went, or returns None at once where the binding has no
+    order stream (the caller then polls ``order_states``); it decides only when to look, never
+    what the orders' states are. ``live_book`` is the instrument's book from the public
+    ``books`` stream (sequence and checksum checked) where there is one, else ``book``.
     """
 
     label: str
@@ -212,6 +223,10 @@ class Venue(Protocol):
                     sends: SendLog | None) -> list[Placement]: ...
 
     def order_states(self, refs: Sequence[tuple[str, str]]) -> list[Order | Exception]: ...
+
+    def wait_pushed(self, refs: Sequence[tuple[str, str]], timeout_s: float) -> PushWait | None: ...
+
+    def live_book(self, inst_id: str, depth: int) -> OrderBook: ...
 
     def order(self, inst_id: str, ord_id: str) -> Order: ...
 

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from okx_strategies.base import fee_rate_of
 from okx_strategies.plan import FeeRate
@@ -23,6 +23,10 @@ from okx_wire.algo_orders import AlgoOrder
 from okx_wire.errors import OkxError, OrderNotFound
 from okx_wire.models import Balance, Fill, Instrument, Order, OrderBook, Ticker, TradeFee
 from okx_wire.orders import OrderRequest
+
+if TYPE_CHECKING:  # the streams (and ``websockets``) are imported only where they are given
+    from okx_strategies.pushes import PushWait
+    from okx_wire.ws.streams import MarketStream, OrderStream
 
 #: OKX's page size on orders-pending.
 PENDING_PAGE = 100
@@ -146,19 +150,27 @@ def cancel_and_read(client: Any, inst_id: str, ord_id: str | None = None, cl_ord
 
 
 class DirectVenue:
-    """``base.Venue`` over one ``OkxClient``.
+    """``base.Venue`` over one ``OkxClient``, and the venue's WebSocket streams where given.
 
     Args:
         client: the client every call uses.
         label: where it trades, safe to print.
         resend: look every clOrdId up before sending it (the safe default: nothing here proves
             an earlier attempt did not send it); False only for ids made fresh for this call.
+        orders: an open order stream of the same account (``pushes.open_order_stream``): waits
+            for placed orders settle on its pushes. None: by polling.
+        market: a market stream of the same venue: ``live_book`` serves its books. None: REST.
     """
 
-    def __init__(self, client: Any, label: str = "", *, resend: bool = True) -> None:
+    def __init__(self, client: Any, label: str = "", *, resend: bool = True, orders: OrderStream | None = None,
+                 market: MarketStream | None = None) -> None:
         self.client = client
         self.label = label
         self.resend = resend
+        self.orders = orders
+        self.market = market
+        #: The order stream's epoch when the orders the next wait is for were placed.
+        self._placed_epoch: int | None = None
 
     def instruments(self) -> list[Instrument]:
         return list(self.client.instruments("SPOT"))
@@ -182,6 +194,13 @@ class DirectVenue:
     def book(self, inst_id: str, depth: int) -> OrderBook:
         return self.client.order_book(inst_id, depth)
 
+    def live_book(self, inst_id: str, depth: int) -> OrderBook:
+        if self.market is None:
+            return self.book(inst_id, depth)
+        from okx_strategies import pushes
+
+        return pushes.live_book(self.market, self.book, inst_id, depth)[0]
+
     def tickers(self, inst_type: str = "SPOT") -> dict[str, Ticker]:
         return {t.inst_id: t for t in self.client.tickers(inst_type)}
 
@@ -192,6 +211,7 @@ class DirectVenue:
                   sends: placement.SendLog | None) -> placement.Placement:
         if instrument is not None:
             request.check(instrument)
+        self._note_epoch()
         return placement.place_once(self.client, request, resend=self.resend, sends=sends or placement.PROCESS_SENDS)
 
     def place_batch(self, requests: Sequence[OrderRequest], instruments: Mapping[str, Instrument], label: str,
@@ -199,11 +219,24 @@ class DirectVenue:
         for request in requests:
             if request.inst_id in instruments:
                 request.check(instruments[request.inst_id])
+        self._note_epoch()
         return placement.place_batch_once(self.client, requests, resend=self.resend,
                                           sends=sends or placement.PROCESS_SENDS)
 
+    def _note_epoch(self) -> None:
+        if self.orders is not None and self._placed_epoch is None:
+            self._placed_epoch = self.orders.epoch
+
     def order_states(self, refs: Sequence[tuple[str, str]]) -> list[Order | Exception]:
         return read_order_states(self.client, refs)
+
+    def wait_pushed(self, refs: Sequence[tuple[str, str]], timeout_s: float) -> PushWait | None:
+        if self.orders is None or not self.orders.usable:
+            return None
+        from okx_strategies import pushes
+
+        since, self._placed_epoch = self._placed_epoch, None
+        return pushes.wait_pushed(self.orders, partial(read_order_states, self.client), refs, timeout_s, since)
 
     def order(self, inst_id: str, ord_id: str) -> Order:
         return self.client.order(inst_id, ord_id=ord_id)

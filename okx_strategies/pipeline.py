@@ -236,7 +236,8 @@ UNREAD_GRACE_S: Final = 30.0
 
 def wait_final(venue: Venue, placements: Sequence[Placement], timeout_s: float = 30.0, *, log: Log = _LOG,
                first_poll_s: float = FIRST_POLL_S, max_poll_s: float = MAX_POLL_S,
-               sleep: Callable[[float], None] = time.sleep, unread_grace_s: float | None = None) -> list[Order]:
+               sleep: Callable[[float], None] = time.sleep, unread_grace_s: float | None = None,
+               since: float | None = None) -> list[Order]:
     """Poll (with backoff) until every placed order is filled or cancelled, or the time is up.
 
     Returns each order's latest state in the order given; orders still live at the deadline
@@ -244,11 +245,12 @@ def wait_final(venue: Venue, placements: Sequence[Placement], timeout_s: float =
     read (network, 5xx, rate limit) only delays that order to the next poll, so one bad answer
     among many orders does not fail the whole wait. An order never read yet is polled for up to
     ``UNREAD_GRACE_S`` past the deadline (as long as a read task's retries would ride out an
-    outage), and its last error is raised only if it still could not be read.
+    outage), and its last error is raised only if it still could not be read. The first poll
+    is at once; ``since`` (a ``time.monotonic()``) starts the ``timeout_s`` earlier than now.
     """
     latest: dict[str, Order] = {}
     waiting = [(p.inst_id, p.ord_id) for p in placements if p.ok and p.ord_id]
-    deadline = time.monotonic() + timeout_s
+    deadline = (time.monotonic() if since is None else since) + timeout_s
     delay = first_poll_s
     last_error: Exception | None = None
     while True:
@@ -275,6 +277,25 @@ def wait_final(venue: Venue, placements: Sequence[Placement], timeout_s: float =
     return [latest[p.ord_id] for p in placements if p.ok and p.ord_id in latest]
 
 
+def await_final(venue: Venue, placements: Sequence[Placement], timeout_s: float = SETTLE_TIMEOUT_S, *,
+                log: Log = _LOG) -> list[Order]:
+    """Every placed order's state once all are final or ``timeout_s`` has passed, read over REST.
+
+    Where the venue has the account's order stream, the wait is on its pushes
+    (``Venue.wait_pushed``), and then every order is read exactly as the polling wait reads it
+    (``wait_final``'s first poll, at once; polling on, within what is left of ``timeout_s``,
+    for any order REST does not show final yet). Elsewhere this is ``wait_final`` itself. So the
+    states, and the fills read from them, are REST's either way; pushes only end the wait sooner
+    and spare the polls of orders that rest.
+    """
+    start = time.monotonic()
+    refs = [(p.inst_id, p.ord_id) for p in placements if p.ok and p.ord_id]
+    pushed = venue.wait_pushed(refs, timeout_s) if refs else None
+    if pushed is not None:
+        log.info("%s; reading every order over REST", pushed.describe())
+    return wait_final(venue, placements, timeout_s=timeout_s, log=log, since=start)
+
+
 def settle(venue: Venue, placements: Sequence[Placement], timeout_s: float = SETTLE_TIMEOUT_S,
            cancel_rest: bool = True, *, log: Log = _LOG) -> list[Order]:
     """Wait until the placed orders are final (or ``timeout_s``), then cancel what still rests."""
@@ -283,7 +304,7 @@ def settle(venue: Venue, placements: Sequence[Placement], timeout_s: float = SET
     placed = [p for p in placements if p.ok]
     if not placed:
         return []
-    orders = wait_final(venue, placed, timeout_s=timeout_s, log=log)
+    orders = await_final(venue, placed, timeout_s=timeout_s, log=log)
     if not cancel_rest:
         return orders
     final = []

@@ -148,7 +148,7 @@ def _work_slices(run: Run, legs: list[str], slices: list[Decimal], interval: flo
             dead_man.beat()
         elif wait > 0:
             time.sleep(wait)
-        book = run.venue.book(strategy.inst_id, BOOK_DEPTH)
+        book = run.venue.live_book(strategy.inst_id, BOOK_DEPTH)
         if book.mid is not None:
             result.marks.append((book.ts or int(time.time() * 1000), strategy.inst_id, book.mid))
         found = twap_slice(strategy, run.risk.limits(), book, instrument, leg, sz, run_left)

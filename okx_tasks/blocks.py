@@ -8,19 +8,32 @@ so they never become a flow parameter, a log line, a cache key or a persisted re
 from __future__ import annotations
 
 import hashlib
-from typing import Any, ClassVar, Literal
+import time
+from typing import Any, ClassVar, Final, Literal
 
 from prefect.blocks.abstract import CredentialsBlock
 from pydantic import ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
+from okx_strategies.pushes import open_order_stream, why_not
 from okx_wire.auth import ApiCredentials, check_credential
 from okx_wire.client import OkxClient
 from okx_wire.endpoints import DEFAULT_BASE_URL, REGIONS
+from okx_wire.errors import NetworkError, OkxError
 from okx_wire.runtime import RUNTIME, Registry
+from okx_wire.ws.streams import MarketStream, OrderStream
 
 #: The process's pooled clients, one per key and venue (emptied, and closed, by ``RUNTIME.reset``).
 _CLIENTS: Registry[tuple[Any, ...], OkxClient] = RUNTIME.registry("clients", close=OkxClient.close)
 _clients = _CLIENTS.entries
+#: The process's warm WebSocket streams, one per key and venue like the clients: the account's
+#: order stream (open, subscribed) and the venue's market stream (connects on its first watch).
+_ORDER_STREAMS: Registry[tuple[Any, ...], OrderStream] = RUNTIME.registry("order streams", close=OrderStream.close)
+_MARKET_STREAMS: Registry[tuple[Any, ...], MarketStream] = RUNTIME.registry("market streams",
+                                                                           close=MarketStream.close)
+#: Keys whose stream could not be had: (when, why). Not tried again for ``STREAM_RETRY_S``, so a
+#: venue without WebSocket costs one attempt per process and period, not one per run.
+_NO_STREAM: Registry[tuple[Any, ...], tuple[float, str]] = RUNTIME.registry("refused streams")
+STREAM_RETRY_S: Final = 300.0
 
 
 class OkxCredentials(CredentialsBlock):
@@ -103,11 +116,55 @@ class OkxCredentials(CredentialsBlock):
         return _CLIENTS.get(self._client_key(), lambda: OkxClient(
             self.api_credentials(), base_url=self.base_url, region=self.region, demo=self.demo))
 
+    def get_order_stream(self) -> OrderStream:
+        """The process's one open order stream for this key and venue (opened on first use:
+        logged in, the account's ``orders`` subscription acknowledged), used for every run.
+
+        Raises:
+            OkxError: it cannot be opened (no WebSocket at the venue, a refused login, no answer
+                in time; remembered for ``STREAM_RETRY_S``): settle by polling.
+        """
+        key = self._client_key()
+        held = _ORDER_STREAMS.entries.get(key)
+        if held is not None and not held.usable:
+            _ORDER_STREAMS.pop(key)
+            held.close()
+        refused = _NO_STREAM.entries.get(key)
+        if refused is not None and time.monotonic() - refused[0] < STREAM_RETRY_S:
+            raise NetworkError(refused[1])
+        try:
+            return _ORDER_STREAMS.get(key, lambda: open_order_stream(self.get_client()))
+        except (OkxError, TimeoutError, OSError) as exc:
+            _NO_STREAM.put(key, (time.monotonic(), why_not(exc)))
+            if isinstance(exc, OkxError):
+                raise
+            raise NetworkError(why_not(exc)) from exc
+
+    def get_market_stream(self) -> MarketStream | None:
+        """The process's one market stream for this venue (it connects on its first watch), or
+        None while this venue's WebSocket is known to be out of reach (``drop_market_stream``)."""
+        key = self._client_key()
+        refused = _NO_STREAM.entries.get(("market", *key))
+        if refused is not None and time.monotonic() - refused[0] < STREAM_RETRY_S:
+            return None
+        return _MARKET_STREAMS.get(key, lambda: MarketStream(self.get_client()))
+
+    def drop_market_stream(self, why: str) -> None:
+        """Close the market stream of this venue and read books over REST for ``STREAM_RETRY_S``."""
+        key = self._client_key()
+        _NO_STREAM.put(("market", *key), (time.monotonic(), why))
+        held = _MARKET_STREAMS.pop(key)
+        if held is not None:
+            held.close()
+
     def __hash__(self) -> int:
         return hash(self._client_key())
 
 
 def drop_cached_clients() -> None:
-    """Close every cached client (long-lived processes after a key rotation; tests get this
-    from ``RUNTIME.reset``)."""
+    """Close every cached client and stream (long-lived processes after a key rotation; tests
+    get this from ``RUNTIME.reset``)."""
+    _ORDER_STREAMS.clear()
+    _MARKET_STREAMS.clear()
+    _NO_STREAM.clear()
     _CLIENTS.clear()

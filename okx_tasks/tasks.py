@@ -9,7 +9,9 @@ Conventions, all deliberate:
 - timeouts are the HTTP client's (a Prefect task timeout cannot interrupt a blocking call);
 - a task is one OKX call (or one batch of them) and one log line; loops such as waiting for
   orders to fill live in the pipeline (``okx_strategies.pipeline``), which calls these tasks
-  through ``okx_tasks.venue.PrefectVenue``.
+  through ``okx_tasks.venue.PrefectVenue``. The one wait that is a task run, ``wait_orders``,
+  waits on the pushes of the process's order stream (``okx_strategies.pushes`` holds the
+  algorithm), because its REST reads belong to one step of the run and are counted there.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from prefect import task
@@ -26,11 +29,12 @@ from prefect.logging import get_run_logger
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from okx_strategies.direct import all_pending_orders, read_books, read_order_states
+from okx_strategies.pushes import PushWait, live_book, wait_pushed
 from okx_tasks.blocks import OkxCredentials
 from okx_tasks.retry import JITTER, READ_RETRY_DELAYS, TRADE_RETRY_DELAYS, retry_transient
 from okx_wire import placement
 from okx_wire.endpoints import PAGE_LIMIT
-from okx_wire.errors import OrderNotFound
+from okx_wire.errors import OkxError, OrderNotFound
 from okx_wire.models import (
     AccountConfig,
     Balance,
@@ -47,6 +51,7 @@ from okx_wire.models import (
     TradeFee,
 )
 from okx_wire.orders import Amend, OrderRequest
+from okx_wire.ws.protocol import Url
 
 _COMMON: dict[str, Any] = {
     "retry_jitter_factor": JITTER,
@@ -461,6 +466,66 @@ def get_order_states(credentials: OkxCredentials, refs: Sequence[tuple[str, str]
     _logger().info("%d order(s) final, %d still live%s", final, len(states) - failed - final,
                    f"; {failed} read(s) failed (polled again)" if failed else "")
     return states
+
+
+@task(name="okx-wait-orders", task_run_name="wait-orders", **READ)
+def wait_orders(credentials: OkxCredentials, refs: Sequence[tuple[str, str]], timeout_s: float,
+                since_epoch: int | None = None) -> PushWait | None:
+    """Wait until several orders are final on the account's ``orders`` pushes, or ``timeout_s``.
+
+    The pushes come to the process's warm order stream for this key
+    (``OkxCredentials.get_order_stream``); what no push settles, and everything after a
+    reconnect, is read over REST as ``get_order_states`` reads (``okx_strategies.pushes``), and
+    those reads are counted in the result and the log line. The caller reads every order's
+    state afterwards (``get_order_states``): this task decides when, not what.
+
+    Args:
+        credentials: the key and venue.
+        refs: ``(inst_id, ord_id)`` of each order.
+        timeout_s: the most to wait; orders still live then are not an error.
+        since_epoch: the stream's ``epoch`` when the orders were placed (a reconnect since then
+            means pushes may be lost: REST is read at once).
+
+    Returns:
+        How the wait ended: orders final, orders read over REST, reconnects, seconds; or None at
+        once when the stream cannot be had now (the caller polls instead; not retried).
+    """
+    try:
+        stream = credentials.get_order_stream()
+    except OkxError as exc:
+        _logger().warning("no order stream (%s): the orders are polled instead", exc)
+        return None
+    waited = wait_pushed(stream, partial(read_order_states, credentials.get_client()), refs, timeout_s, since_epoch)
+    _logger().info("%s", waited.describe())
+    return waited
+
+
+@task(name="okx-live-book", task_run_name="live-book-{inst_id}", **READ)
+def get_live_book(credentials: OkxCredentials, inst_id: str, depth: int = 1) -> OrderBook:
+    """One instrument's book from the venue's public ``books`` stream (sequence and checksum
+    checked, held by the process for this venue), or over REST where the stream's copy is not
+    current or the venue has no WebSocket (the log line says which).
+
+    Args:
+        credentials: the key and venue.
+        inst_id: the instrument, e.g. ``BTC-USDT``.
+        depth: price levels per side.
+
+    Returns:
+        The book (bids and asks, best first).
+    """
+    client = credentials.get_client()
+    market = credentials.get_market_stream()
+    if market is None:
+        book, source = client.order_book(inst_id, depth), "REST (no WebSocket)"
+    else:
+        book, source = live_book(market, client.order_book, inst_id, depth)
+        conn = market.connection(Url.PUBLIC)
+        if conn is not None and conn.unreachable is not None:
+            credentials.drop_market_stream(str(conn.unreachable))
+            source = f"REST ({conn.unreachable})"
+    _logger().info("%s book from %s", inst_id, "the stream, checksum checked" if source == "stream" else source)
+    return book
 
 
 @task(name="okx-find-order", task_run_name="find-order-{inst_id}-{cl_ord_id}", **READ)

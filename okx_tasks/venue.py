@@ -4,22 +4,38 @@ The flows run the pipeline (``okx_strategies.pipeline``) through this; ``okx-flo
 runs the same pipeline through ``okx_strategies.direct.DirectVenue``. Tasks are looked up on
 ``okx_tasks.tasks`` at call time, so a test or a caller that swaps one (``with_options``) is
 seen here.
+
+With the WebSocket setting on (``OKX_FLOWS_WEBSOCKET``, the default), the venue opens the
+process's warm order stream for its key before it places anything (so every push about the
+orders placed is received), and a wait for placed orders is one ``okx-wait-orders`` task run on
+those pushes, followed by the same ``okx-order-states`` read the polling wait makes. A venue
+whose stream cannot be had (no WebSocket, a refused login) settles by polling and says so once
+in the run's log. TWAP slices read their book through ``okx-live-book`` (the public stream's
+copy, REST where it is not current).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any
+
+from prefect.logging import get_run_logger
 
 from okx_strategies.direct import spot_fee_rates
 from okx_strategies.plan import FeeRate
+from okx_strategies.pushes import PushWait, why_not
 from okx_tasks import algo_orders as algo_tasks
 from okx_tasks import tasks
 from okx_tasks.blocks import OkxCredentials
 from okx_wire.algo_orders import AlgoOrder
+from okx_wire.errors import OkxError
 from okx_wire.models import Balance, Fill, Instrument, Order, OrderBook, Ticker, TradeFee
 from okx_wire.orders import OrderRequest
 from okx_wire.placement import Placement, SendLog
+from okx_wire.runtime import RUNTIME
+from okx_wire.ws.streams import OrderStream
 
 
 class PrefectVenue:
@@ -28,12 +44,37 @@ class PrefectVenue:
     Args:
         credentials: the block (resolved inside the run; never a flow parameter).
         label: where it trades, safe to log.
+        websocket: settle on pushes and price TWAP slices from the stream (None: the
+            ``websocket`` setting, ``OKX_FLOWS_WEBSOCKET``, on by default).
     """
 
-    def __init__(self, credentials: OkxCredentials, label: str = "") -> None:
+    def __init__(self, credentials: OkxCredentials, label: str = "", *, websocket: bool | None = None) -> None:
         self.credentials = credentials
         self.label = label
+        self.websocket = RUNTIME.settings.websocket if websocket is None else websocket
         self._fee: TradeFee | None = None
+        #: Why this venue settles by polling although WebSocket is on (said once in the log).
+        self._no_stream: str | None = None
+        #: The order stream's epoch when the orders the next wait is for were placed.
+        self._placed_epoch: int | None = None
+
+    def _order_stream(self) -> OrderStream | None:
+        """The warm order stream, or None (the setting is off, or it cannot be had: said once)."""
+        if not self.websocket or self._no_stream is not None:
+            return None
+        try:
+            return self.credentials.get_order_stream()
+        except OkxError as exc:
+            self._no_stream = why_not(exc)
+            _log().warning("settling orders by polling REST: no order stream on %s (%s)", self.label or "the venue",
+                           self._no_stream)
+            return None
+
+    def _before_placing(self) -> None:
+        # Open (subscribed) before the first order leaves, so no push about it can be missed.
+        stream = self._order_stream()
+        if stream is not None and self._placed_epoch is None:
+            self._placed_epoch = stream.epoch
 
     def instruments(self) -> list[Instrument]:
         return list(tasks.get_instruments(self.credentials, "SPOT"))
@@ -61,6 +102,11 @@ class PrefectVenue:
     def book(self, inst_id: str, depth: int) -> OrderBook:
         return tasks.get_order_book(self.credentials, inst_id, depth)
 
+    def live_book(self, inst_id: str, depth: int) -> OrderBook:
+        if not self.websocket:
+            return self.book(inst_id, depth)
+        return tasks.get_live_book(self.credentials, inst_id, depth)
+
     def tickers(self, inst_type: str = "SPOT") -> dict[str, Ticker]:
         return {t.inst_id: t for t in tasks.get_tickers(self.credentials, inst_type)}
 
@@ -72,14 +118,25 @@ class PrefectVenue:
         return spot_fee_rates(self._fee, inst_ids)
 
     def place_one(self, request: OrderRequest, instrument: Instrument | None, sends: SendLog | None) -> Placement:
+        self._before_placing()
         return tasks.place_order(self.credentials, request, instrument, sends=sends)
 
     def place_batch(self, requests: Sequence[OrderRequest], instruments: Mapping[str, Instrument], label: str,
                     sends: SendLog | None) -> list[Placement]:
+        self._before_placing()
         return tasks.place_batch_orders(self.credentials, list(requests), dict(instruments), label=label, sends=sends)
 
     def order_states(self, refs: Sequence[tuple[str, str]]) -> list[Order | Exception]:
         return tasks.get_order_states(self.credentials, list(refs))
+
+    def wait_pushed(self, refs: Sequence[tuple[str, str]], timeout_s: float) -> PushWait | None:
+        if self._order_stream() is None:
+            return None
+        since, self._placed_epoch = self._placed_epoch, None
+        waited = tasks.wait_orders(self.credentials, list(refs), timeout_s, since)
+        if waited is None:  # the stream went away and could not be reopened: poll from now on
+            self._no_stream = "the order stream was lost"
+        return waited
 
     def order(self, inst_id: str, ord_id: str) -> Order:
         return tasks.get_order(self.credentials, inst_id, ord_id=ord_id)
@@ -101,3 +158,10 @@ class PrefectVenue:
 
     def fills_since(self, begin_ms: int) -> list[Fill]:
         return list(tasks.get_fills_since(self.credentials, begin_ms))
+
+
+def _log() -> logging.Logger | logging.LoggerAdapter[Any]:
+    try:
+        return get_run_logger()
+    except Exception:  # noqa: BLE001 - outside a run: a plain logger
+        return logging.getLogger("okx_tasks.venue")

@@ -32,6 +32,7 @@ ENV_SIM_STATE: Final = "OKX_SIM_STATE"
 ENV_ACCOUNT_WAIT: Final = "OKX_FLOWS_ACCOUNT_WAIT_SECONDS"
 ENV_REPOSSESS_LEASES: Final = "OKX_FLOWS_REPOSSESS_LEASES"
 ENV_PREFECT_API_URL: Final = "PREFECT_API_URL"
+ENV_WEBSOCKET: Final = "OKX_FLOWS_WEBSOCKET"
 
 DEFAULT_RATE_LIMIT_NAME: Final = "default"
 DEFAULT_ACCOUNT_WAIT_S: Final = 600.0
@@ -54,6 +55,9 @@ class Settings:
         repossess_leases: ``OKX_FLOWS_REPOSSESS_LEASES``: a waiting run may revoke expired account
             leases itself (set by the CLI when it runs its own temporary Prefect server).
         prefect_api_url: ``PREFECT_API_URL``: a running Prefect server (None: a temporary one).
+        websocket: ``OKX_FLOWS_WEBSOCKET`` (default on): runs settle their orders on the private
+            ``orders`` pushes and price TWAP slices from the public ``books`` stream, with REST
+            behind both; ``0`` settles by polling REST and reads every book over REST.
         has_env_credentials: all three of ``OKX_API_KEY``, ``OKX_SECRET_KEY``, ``OKX_PASSPHRASE`` set.
     """
 
@@ -66,6 +70,7 @@ class Settings:
     account_wait_s: float = DEFAULT_ACCOUNT_WAIT_S
     repossess_leases: bool = False
     prefect_api_url: str | None = None
+    websocket: bool = True
     has_env_credentials: bool = False
 
     @classmethod
@@ -91,6 +96,7 @@ class Settings:
             account_wait_s=_seconds(env, ENV_ACCOUNT_WAIT, DEFAULT_ACCOUNT_WAIT_S),
             repossess_leases=_flag(env, ENV_REPOSSESS_LEASES),
             prefect_api_url=text(ENV_PREFECT_API_URL),
+            websocket=_flag(env, ENV_WEBSOCKET, default=True),
             has_env_credentials=all(text(v) for v in (ENV_API_KEY, ENV_SECRET_KEY, ENV_PASSPHRASE)),
         )
 
@@ -102,8 +108,10 @@ def credential_values(environ: Mapping[str, str] | None = None) -> dict[str, str
     return {name: env.get(name) for name in (ENV_API_KEY, ENV_SECRET_KEY, ENV_PASSPHRASE)}
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def _flag(env: Mapping[str, str], name: str, *, default: bool = False) -> bool:
     value = (env.get(name) or "").strip().lower()
+    if not value:
+        return default
     if value in _TRUE:
         return True
     if value in _FALSE:

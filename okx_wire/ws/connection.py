@@ -13,6 +13,14 @@ must reconcile (a book takes a fresh snapshot, an order stream asks REST). A log
 an authentication code (60004-60009, 60024...) is final: retrying would only be refused again,
 so ``run`` stops and ``failure`` holds the error.
 
+A first connection that the server refuses for good (no WebSocket there: an HTTP status other
+than 403 or 429 on the handshake, a connection refused, not HTTP at all) makes
+``wait_connected`` raise at once instead of waiting out its timeout, so an owner that can do
+without the stream (settling by REST polling) does not wait for one that cannot come.
+
+Subscriptions are acknowledged by OKX (``event: subscribe``); ``wait_subscribed`` blocks until
+one is, so a caller can know that nothing pushed from then on is missed.
+
 Requests (login, order ops) are correlated by ``id``; an op whose answer does not come back
 before the connection drops or ``timeout`` ends raises an error with ``outcome_unknown`` (the
 order may or may not exist): the caller looks it up by clOrdId, as over REST.
@@ -81,6 +89,10 @@ class WsConnection:
         self.failure: OkxError | None = None
         #: ``event: error`` messages OKX sent that answered no request (a refused subscribe...).
         self.errors: list[dict[str, Any]] = []
+        #: Why the first connection could not be made, when the server refused it for good.
+        self.unreachable: NetworkError | None = None
+        #: The subscriptions OKX acknowledged on the current connection (by ``_sub_id``).
+        self._acked: set[tuple[str, str, str, str]] = set()
 
     def __repr__(self) -> str:
         return f"WsConnection({self.url!r}, connects={self.connects})"
@@ -95,6 +107,8 @@ class WsConnection:
         while not self._up.is_set():
             if self.failure is not None:
                 raise self.failure
+            if self.unreachable is not None and self.connects == 0:
+                raise self.unreachable
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
                 raise NetworkError(f"no WebSocket connection to {self.url}")
@@ -120,6 +134,8 @@ class WsConnection:
                 log.error("okx-ws: %s: login refused: %s", self.url, exc)
                 return
             except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
+                if self.connects == 0 and _refused_for_good(exc):
+                    self.unreachable = NetworkError(f"no WebSocket at {self.url}: {type(exc).__name__}: {exc}")
                 log.info("okx-ws: %s: connection lost (%s: %s)", self.url, type(exc).__name__, exc)
             finally:
                 self._down()
@@ -180,6 +196,8 @@ class WsConnection:
             future = self._pending.pop(request_id)
             if not future.done():
                 future.set_result(message)
+        elif message.get("event") == "subscribe" and isinstance(message.get("arg"), dict):
+            self._acked.add(_sub_id(message["arg"]))
         elif message.get("event") == "error":
             log.warning("okx-ws: %s: %s %s", self.url, message.get("code"), message.get("msg"))
             self.errors.append(message)
@@ -187,6 +205,7 @@ class WsConnection:
     def _down(self) -> None:
         self._ws = None
         self._up.clear()
+        self._acked.clear()
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(NetworkError("the WebSocket connection was lost before the answer; "
@@ -194,9 +213,19 @@ class WsConnection:
         self._pending.clear()
 
     async def close(self) -> None:
+        """Stop for good: close the socket (OKX's close handshake if logged in and subscribed;
+        a connection still in its login, or one whose close is not answered, is cut)."""
         self._closing = True
-        if self._ws is not None:
-            await self._ws.close()
+        ws = self._ws
+        if ws is None:
+            return
+        if not self._up.is_set():
+            ws.transport.abort()
+            return
+        try:
+            await asyncio.wait_for(ws.close(), 2.0)
+        except TimeoutError:
+            ws.transport.abort()
 
     # -- subscriptions and requests ------------------------------------------------------------
     async def subscribe(self, *args: dict[str, Any]) -> None:
@@ -206,6 +235,21 @@ class WsConnection:
             self._subs[self._key(arg)] = arg
         if fresh and self._ws is not None:
             await self._ws.send(orjson.dumps({"op": "subscribe", "args": fresh}).decode())
+
+    async def wait_subscribed(self, arg: dict[str, Any], timeout: float | None = None) -> None:
+        """Return once OKX acknowledged ``arg`` on the current connection (pushes from then on
+        reach this client); raise what stopped the connection, or ``NetworkError`` on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (timeout if timeout is not None else self.timeout)
+        wanted = _sub_id(arg)
+        while wanted not in self._acked or not self._up.is_set():
+            if self.failure is not None:
+                raise self.failure
+            if self.unreachable is not None and self.connects == 0:
+                raise self.unreachable
+            if loop.time() >= deadline:
+                raise NetworkError(f"{arg.get('channel')} was not acknowledged on {self.url}")
+            await asyncio.sleep(0.005)
 
     async def unsubscribe(self, *args: dict[str, Any]) -> None:
         for arg in args:
@@ -246,3 +290,20 @@ class WsConnection:
     @staticmethod
     def _key(arg: dict[str, Any]) -> bytes:
         return orjson.dumps(arg, option=orjson.OPT_SORT_KEYS)
+
+
+def _sub_id(arg: dict[str, Any]) -> tuple[str, str, str, str]:
+    """A subscription's identity, as OKX echoes it in the acknowledgement."""
+    return (str(arg.get("channel", "")), str(arg.get("instId", "")), str(arg.get("instType", "")),
+            str(arg.get("ccy", "")))
+
+
+def _refused_for_good(exc: BaseException) -> bool:
+    """Whether a failed handshake says the server has no WebSocket to offer: an HTTP answer
+    other than 403/429 (OKX's handshake throttle) and 5xx, a connection refused, or an answer
+    that is not HTTP. Timeouts and resets may pass; these will not."""
+    if isinstance(exc, websockets.exceptions.InvalidStatus):
+        status = exc.response.status_code
+        return status not in (403, 429) and status < 500
+    return isinstance(exc, (ConnectionRefusedError, websockets.exceptions.InvalidMessage,
+                            websockets.exceptions.InvalidHandshake))

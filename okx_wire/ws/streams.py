@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from okx_wire.client import OkxClient
 from okx_wire.errors import ConfigurationError, OrderNotFound, from_code
-from okx_wire.models import Balance, Order, OrderAck, Ticker
+from okx_wire.models import Balance, Order, OrderAck, OrderBook, Ticker
 from okx_wire.orders import CL_ORD_ID_PATTERN, Amend, OrderRequest
 from okx_wire.precision import format_decimal
 from okx_wire.ws.books import BookGap, LocalBook
@@ -59,6 +59,18 @@ class _LoopThread:
         asyncio.run_coroutine_threadsafe(wrapped(), self.loop)
 
     def stop(self) -> None:
+        """Cancel what still runs on the loop (a reconnect's backoff...), then stop it."""
+        async def cancel_all() -> None:
+            running = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for pending in running:
+                pending.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+        if self.loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(cancel_all(), self.loop).result(5)
+            except Exception:  # noqa: BLE001 - stopping regardless
+                pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
 
@@ -158,6 +170,25 @@ class MarketStream(_Streams):
         with self._lock:
             book = self._books.get(inst_id)
             return book if book is not None and book.ready else None
+
+    @property
+    def watched_books(self) -> frozenset[str]:
+        """The instruments whose books ``watch_books`` keeps."""
+        with self._lock:
+            return frozenset(self._book_args)
+
+    def current_book(self, inst_id: str, depth: int = 400) -> OrderBook | None:
+        """A copy of the book's best ``depth`` levels per side, if the book is current: the public
+        connection is up, and the book is neither waiting for the fresh snapshot a reconnect or
+        a gap asked for (a book kept across either may have missed changes) nor unchecked. None
+        otherwise: read ``market/books`` instead."""
+        conn = self._conns.get(Url.PUBLIC)
+        with self._lock:
+            book = self._books.get(inst_id)
+            if conn is None or not conn.connected or book is None or not book.ready or inst_id in self._resyncing:
+                return None
+            return OrderBook.model_validate({"instId": inst_id, "bids": book.bids[:depth], "asks": book.asks[:depth],
+                                             "ts": book.ts, "seqId": book.seq_id})
 
     def trades(self, inst_id: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -261,8 +292,11 @@ class OrderStream(_Streams):
     """
 
     def __init__(self, rest: OkxClient, *, inst_type: str = "SPOT", account: bool = True,
-                 connect_timeout: float = 10.0, **options: Any) -> None:
+                 connect_timeout: float = 10.0, max_kept: int = 10_000, **options: Any) -> None:
         super().__init__(rest, "okx-ws-orders", **options)
+        #: Orders kept at most (a long-lived stream forgets the oldest first; an order waited
+        #: for that was forgotten is read over REST).
+        self.max_kept = max_kept
         self._by_ord: dict[str, Order] = {}
         self._by_cl: dict[str, Order] = {}
         self._balance: dict[str, dict[str, Any]] = {}
@@ -275,8 +309,14 @@ class OrderStream(_Streams):
         args: list[dict[str, Any]] = [{"channel": "orders", "instType": inst_type}]
         if account:
             args.append({"channel": "account"})
-        self._thread.call(conn.subscribe(*args), timeout=connect_timeout)
-        self._thread.call(conn.wait_connected(connect_timeout), timeout=connect_timeout + 1)
+        try:
+            self._thread.call(conn.subscribe(*args), timeout=connect_timeout)
+            self._thread.call(conn.wait_connected(connect_timeout), timeout=connect_timeout + 1)
+            # Open means subscribed: every change of an order placed from now on is pushed here.
+            self._thread.call(conn.wait_subscribed(args[0], connect_timeout), timeout=connect_timeout + 1)
+        except BaseException:
+            self.close()  # no thread or socket left behind by a stream that never opened
+            raise
 
     @property
     def _conn(self) -> WsConnection:
@@ -292,14 +332,22 @@ class OrderStream(_Streams):
                     known = self._by_ord.get(order.ord_id)
                     if known is not None and known.is_final:
                         continue  # the first final push is the order's last word; later ones are duplicates
+                    self._by_ord.pop(order.ord_id, None)  # re-inserted last: the oldest stay first
                     self._by_ord[order.ord_id] = order
                     if order.cl_ord_id:
+                        self._by_cl.pop(order.cl_ord_id, None)
                         self._by_cl[order.cl_ord_id] = order
+                self._forget_oldest()
             elif channel == "account":
                 for item in message["data"]:
                     for detail in item.get("details", []):
                         self._balance[detail["ccy"]] = detail
             self._changed.notify_all()
+
+    def _forget_oldest(self) -> None:
+        for kept in (self._by_ord, self._by_cl):
+            while len(kept) > self.max_kept:
+                del kept[next(iter(kept))]
 
     def _on_reconnect(self, kind: Url) -> None:
         with self._changed:
@@ -323,13 +371,28 @@ class OrderStream(_Streams):
         with self._lock:
             return Balance.model_validate({"details": list(self._balance.values())})
 
+    @property
+    def usable(self) -> bool:
+        """False once the connection stopped for good (a refused login): open a new stream."""
+        return self._conn.failure is None
+
     def wait_final(self, refs: Iterable[OrderRef], *, timeout: float = 60.0, poll_after: float = 5.0,
-                   poll_every: float = 2.0) -> dict[OrderRef, Order]:
+                   poll_every: float = 2.0, since_epoch: int | None = None, poll_pushed: bool = True,
+                   read: Callable[[list[OrderRef]], Sequence[Order | None]] | None = None) -> dict[OrderRef, Order]:
         """Wait until every order is final (filled or canceled), from pushes, with REST behind them.
 
         An order is read over REST when no push has made it final ``poll_after`` seconds into the
         wait, then every ``poll_every`` seconds, and at once after any reconnect (pushes made
-        while disconnected are lost). An order REST does not know (yet) is read again later.
+        while disconnected are lost), including one since ``since_epoch`` (the ``epoch`` the
+        caller noted when it placed the orders) before the wait began. An order REST does not
+        know (yet) is read again later.
+
+        Args:
+            poll_pushed: False reads only the orders no push has reached on the ``poll_after``
+                schedule: one pushed live is followed by its pushes for as long as the connection
+                stays up (any reconnect still reads every order).
+            read: reads the state of several orders over REST at once (None where REST does not
+                know one); by default one ``trade/order`` request each.
 
         Returns:
             Every ref with its final state.
@@ -343,7 +406,7 @@ class OrderStream(_Streams):
         start = time.monotonic()
         next_poll = start + poll_after
         with self._changed:
-            epoch = self.epoch
+            epoch = self.epoch if since_epoch is None else since_epoch
         while True:
             with self._changed:
                 for ref in list(pending):
@@ -362,15 +425,18 @@ class OrderStream(_Streams):
                     self._changed.wait(min(next_poll - now, timeout - (now - start), 0.25))
                     continue
                 epoch = self.epoch
-            for ref in list(pending):
-                order = self._read_rest(ref)
+                due = [r for r in pending if reconnected or poll_pushed or self._lookup(r) is None]
+            next_poll = time.monotonic() + poll_every
+            if not due:
+                continue
+            self.rest_reads += len(due)
+            states = read(due) if read is not None else [self._read_rest(ref) for ref in due]
+            for ref, order in zip(due, states, strict=True):
                 if order is not None and order.is_final:
                     final[ref] = order
                     pending.remove(ref)
-            next_poll = time.monotonic() + poll_every
 
     def _read_rest(self, ref: OrderRef) -> Order | None:
-        self.rest_reads += 1
         try:
             return self.rest.order(ref.inst_id, ord_id=ref.ord_id or None, cl_ord_id=ref.cl_ord_id or None)
         except OrderNotFound:

@@ -153,6 +153,7 @@ def test_interrupted_run_cancels_what_it_left_resting(sim, spec_file, monkeypatc
     # Orders rest at a price the market never reaches; the run is stopped while it waits.
     monkeypatch.setattr(pipeline, "to_request", _far_from_market(pipeline.to_request))
     monkeypatch.setattr(tasks.get_order_states, "fn", interrupted)
+    monkeypatch.setattr(tasks.wait_orders, "fn", interrupted)  # the wait on pushes, where the run has them
     with pytest.raises(KeyboardInterrupt):
         rebalance(spec_path=str(path))
     orders = sim.exchange.all_orders()

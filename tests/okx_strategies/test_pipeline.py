@@ -34,6 +34,9 @@ class FakeVenue:
         by_id = {a.ord_id if isinstance(a, Order) else str(a.args[0]): a for a in answers}
         return [by_id[ord_id] for _, ord_id in refs]
 
+    def wait_pushed(self, refs: list[tuple[str, str]], timeout_s: float) -> None:
+        return None  # no order stream: the pipeline polls order_states
+
     def cancel(self, inst_id: str, ord_id: str) -> Order:
         self.cancelled.append(ord_id)
         return _order(ord_id, "canceled")

@@ -33,6 +33,10 @@ Contract:
 * ``requests_seen`` counts every request read from a client per ``(method, path)``, whatever
   happened to it; ``forwarded`` counts those sent upstream.
 * An upstream that cannot be reached closes the client connection without a reply.
+* A WebSocket handshake (``Upgrade: websocket``) is answered ``404`` and never forwarded: the
+  proxy carries HTTP only, like many corporate proxies, so a run behind it learns at once that
+  there are no streams and settles by polling REST, the path these faults are aimed at. It is
+  counted in ``requests_seen``, not in ``forwarded``.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ MAX_HEAD = 64 * 1024
 UPSTREAM_TIMEOUT = 60.0
 #: How often waiting threads look at whether the proxy was closed.
 POLL = 0.2
+#: The answer to a WebSocket handshake: this proxy carries HTTP only.
+NO_WEBSOCKET = (b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 25\r\n"
+                b"Connection: close\r\n\r\nno WebSocket through here")
 
 
 class ProtocolError(Exception):
@@ -196,6 +203,9 @@ class FaultProxy:
                     return  # closed with SO_LINGER 0: the client sees a reset
                 if blackholed:
                     self._swallow(client)
+                    return
+                if request.headers.get("upgrade", "").lower() == "websocket":
+                    client.sendall(NO_WEBSOCKET)
                     return
                 if rule is not None and rule.kind == "delay" and self._closed.wait(rule.seconds):
                     return
