@@ -122,3 +122,21 @@ def test_budget_bound_is_exact() -> None:
     assert bench.budget_bound({"a": 100, "b": 100}, 60, 2.0) == 2.0
     assert bench.budget_bound({"a": 600}, 300, 2.0) == 2.0
     assert bench.budget_bound({"a": 601}, 300, 2.0) == 4.0
+
+
+def test_settle_benchmark_runs_and_pushes_spare_order_reads(tmp_path: Path) -> None:
+    """benchmarks/settle.py end to end on a small rebalance whose legs rest (the passive
+    scenario, 10 s each side): both sides settle every order with the venue's own fills, and the
+    push side reads fewer order states (polling reads each resting order every 2 s at most; on
+    pushes a resting order is followed by its pushes and read once after the wait)."""
+    out = tmp_path / "settle.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "settle.py"), "--rounds", "1", "--assets", "6",
+                           "--scenarios", "passive", "--json", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=180)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    figures = json.loads(out.read_text())["scenarios"]["passive"]
+    for side in ("polling", "pushes"):
+        assert figures[side]["fills_match_venue"] is True, side
+        assert sum(figures[side]["states"][0].values()) == 6, figures[side]["states"]
+    assert figures["pushes"]["order_state_requests"] < figures["polling"]["order_state_requests"]
+    assert figures["pushes"]["requests"] < figures["polling"]["requests"]
