@@ -41,7 +41,7 @@ import yaml
 from okx_strategies.pipeline import order_tag
 from tests.support.capture import Captured, CaptureServer, capture_server
 from tests.support.services import BIN
-from tests.support.stack import API_KEY, PASSPHRASE, ROOT, SECRET, Stack, api_client
+from tests.support.stack import API_KEY, PASSPHRASE, ROOT, SECRET, Stack, api_client, run_deployment, wait_state
 
 pytestmark = pytest.mark.integration
 
@@ -80,20 +80,6 @@ def wait_messages(capture: CaptureServer, about: Callable[[str], bool], count: i
         time.sleep(0.2)
     return found
 
-
-def wait_state(client: Any, run_id: Any, done: Callable[[Any], bool], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = client.read_flow_run(run_id)
-        if run.state is not None and done(run.state):
-            return run
-        time.sleep(0.3)
-    raise AssertionError(f"{what}: flow run still {client.read_flow_run(run_id).state}")
-
-
-def run_deployment(client: Any, name: str, **parameters: Any) -> Any:
-    deployment = next(d for d in client.read_deployments() if d.name == name)
-    return client.create_flow_run_from_deployment(deployment.id, parameters=parameters)
 
 
 def assert_no_secret(capture: CaptureServer) -> None:

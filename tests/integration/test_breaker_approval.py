@@ -23,7 +23,7 @@ from okx_strategies.pipeline import order_tag
 from tests.support.breaker import raise_the_high_water_mark
 from tests.support.capture import CaptureServer, capture_server
 from tests.support.services import BIN
-from tests.support.stack import PASSPHRASE, ROOT, SECRET, Stack, api_client
+from tests.support.stack import PASSPHRASE, ROOT, SECRET, Stack, api_client, run_deployment, wait_state
 
 pytestmark = pytest.mark.integration
 
@@ -40,20 +40,6 @@ def dca_spec(stack: Stack, name: str, **risk: Any) -> Path:
     }, sort_keys=False))
     return path
 
-
-def run_deployment(client: Any, name: str, spec: Path) -> Any:
-    deployment = next(d for d in client.read_deployments() if d.name == name)
-    return client.create_flow_run_from_deployment(deployment.id, parameters={"spec_path": str(spec)})
-
-
-def wait_state(client: Any, run_id: Any, done: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = client.read_flow_run(run_id)
-        if run.state is not None and done(run.state):
-            return run
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: flow run still {client.read_flow_run(run_id).state}")
 
 
 def tagged(stack: Stack, spec: str) -> list[dict[str, Any]]:
@@ -91,13 +77,13 @@ def test_a_breached_drawdown_places_nothing_and_pauses_the_accounts_deployments(
         stack: Stack, alerts: CaptureServer) -> None:
     spec = dca_spec(stack, "it-breaker", max_drawdown="0.2")
     with api_client(stack.api) as client:
-        first = run_deployment(client, "btc-dca", spec)
+        first = run_deployment(client, "btc-dca", spec_path=str(spec))
         wait_state(client, first.id, lambda s: s.is_final(), 120, "first run")
         assert client.read_flow_run(first.id).state.is_completed()
         assert len(tagged(stack, "it-breaker")) == 1
         raise_the_high_water_mark("it-breaker", 2, stack.journal_url)
 
-        second = run_deployment(client, "btc-dca", spec)
+        second = run_deployment(client, "btc-dca", spec_path=str(spec))
         final = wait_state(client, second.id, lambda s: s.is_final(), 120, "breached run")
         assert final.state.is_failed()
         assert "circuit breaker tripped" in (final.state.message or "")
@@ -128,7 +114,7 @@ def test_a_plan_above_approve_above_waits_for_an_answer_through_prefects_api(sta
     name = f"it-approve-{'yes' if approve else 'no'}"
     spec = dca_spec(stack, name, approve_above=50, approval_timeout_seconds=300)
     with api_client(stack.api) as client:
-        run = run_deployment(client, "btc-dca", spec)
+        run = run_deployment(client, "btc-dca", spec_path=str(spec))
         paused = wait_state(client, run.id, lambda s: s.is_paused(), 120, "waiting for approval")
         assert tagged(stack, name) == [], "nothing is sent before the answer"
         client.resume_flow_run(paused.id, run_input={"approve": approve, "note": "desk"})

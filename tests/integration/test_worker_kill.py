@@ -9,27 +9,17 @@ import subprocess
 import time
 from collections import Counter
 from decimal import Decimal
-from typing import Any
 
 import pytest
 import yaml
 
 from tests.support.services import BIN
-from tests.support.stack import ROOT, Stack, api_client
+from tests.support.stack import ROOT, Stack, api_client, wait_state
 
 pytestmark = pytest.mark.integration
 
 TOTAL, SLICES, WINDOW = Decimal("0.06"), 12, 24  # one slice every 2 s
 
-
-def wait_for(client: Any, run_id: Any, done: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = client.read_flow_run(run_id)
-        if done(run):
-            return run
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: flow run still {client.read_flow_run(run_id).state}")
 
 
 def test_rerun_after_a_worker_is_killed_places_nothing_twice(stack: Stack) -> None:
@@ -48,7 +38,7 @@ def test_rerun_after_a_worker_is_killed_places_nothing_twice(stack: Stack) -> No
     with api_client(stack.api) as client:
         deployment = next(d for d in client.read_deployments() if d.name == "btc-twap-sell")
         run = client.create_flow_run_from_deployment(deployment.id, parameters={"spec_path": str(spec)})
-        wait_for(client, run.id, lambda r: r.state is not None and r.state.is_running(), 90, "start")
+        wait_state(client, run.id, lambda s: s.is_running(), 90, "start")
         deadline = time.monotonic() + 60
         while len(tagged()) < 3:  # a few slices out, the rest still to come
             assert time.monotonic() < deadline, "no slices placed"
@@ -65,7 +55,7 @@ def test_rerun_after_a_worker_is_killed_places_nothing_twice(stack: Stack) -> No
         assert retried.returncode == 0, retried.stdout + retried.stderr
         stack.start_worker("it-worker-3")
         stack.start_worker("it-worker-4")
-        final = wait_for(client, run.id, lambda r: r.state is not None and r.state.is_final(), 180, "rerun")
+        final = wait_state(client, run.id, lambda s: s.is_final(), 180, "rerun")
         assert final.state.is_completed(), final.state
         assert final.run_count >= 2
 

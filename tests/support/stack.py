@@ -9,7 +9,8 @@ import os
 import signal
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,23 @@ def prefect_cli(*args: str, env: dict[str, str], timeout: float = 120) -> str:
                           timeout=timeout)
     assert done.returncode == 0, f"prefect {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
+
+
+def run_deployment(client: Any, name: str, **parameters: Any) -> Any:
+    """A flow run of the deployment called ``name`` (any flow), created due now."""
+    deployment = next(d for d in client.read_deployments() if d.name == name)
+    return client.create_flow_run_from_deployment(deployment.id, parameters=parameters)
+
+
+def wait_state(client: Any, run_id: Any, done: Callable[[Any], bool], timeout: float, what: str) -> Any:
+    """The flow run once ``done(its state)``; fails naming ``what`` and the state it is stuck in."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.read_flow_run(run_id)
+        if run.state is not None and done(run.state):
+            return run
+        time.sleep(0.3)
+    raise AssertionError(f"{what}: flow run still {client.read_flow_run(run_id).state}")
 
 
 @contextmanager
