@@ -1,11 +1,19 @@
 """ccxt.pro's okx class, unmodified except for its two base URLs, against the simulator's WebSocket.
 
-The judges are ccxt's own WebSocket tests (``ccxt/pro/test/Exchange/test_watch_*.py``) for
-``watchTicker``, ``watchOrderBook``, ``watchOrders`` and ``watchBalance``, run concurrently on
-one exchange object for their 15 s each, while ``createOrderWs`` and ``cancelOrderWs`` keep
-placing and cancelling a resting order (the order and balance pushes the two private tests wait
-for). ``createOrderWs``'s answer is checked with ccxt's order validator, as
-``benchmarks/conformance.py`` checks ``createOrder``.
+Every WebSocket method ccxt.pro's okx declares (``has``) is judged or excluded with a reason
+(``EXCLUDED``), and a test keeps it so: a method ccxt adds, or one the simulator starts to serve,
+fails until it is judged here.
+
+The judges are ccxt's own WebSocket tests (``ccxt/pro/test/Exchange/test_watch_*.py``, ``WATCH``)
+for the market channels (ticker, tickers, bids/asks, books, trades, candles, each alone and for
+several symbols) and the private ones (orders, my trades, balance), run concurrently on one
+exchange object for their 15 s each, while a trader keeps placing a resting order with
+``createOrderWs`` (validated as ``benchmarks/conformance.py`` validates ``createOrder``),
+cancelling it with ``cancelOrderWs``, and buying at market with ``createMarketOrderWs`` (the
+order, fill and balance pushes the private tests wait for). Then, one after another:
+``editOrderWs`` (the amended size is what REST shows), ``createLimitOrderWs`` and
+``cancelOrdersWs`` (both orders cancelled, as REST shows), and every ``unWatch*`` (ccxt resolves
+it only on the venue's ``unsubscribe`` acknowledgement).
 
 Each check must end as expected: ``pass``, or its documented inherent failure (``INHERENT``:
 it fails whatever the venue), whose remainder must then pass.
@@ -26,7 +34,33 @@ from okx_sim import SimConfig, running_simulator
 from okx_sim.embedded import SimulatorHandle
 
 SYMBOL = "BTC/USDT"
-WATCH_TESTS = ("watch_ticker", "watch_order_book", "watch_orders", "watch_balance")
+SYMBOLS = [SYMBOL, "ETH/USDT"]
+#: ccxt's test module -> its argument.
+WATCH: dict[str, Any] = {
+    "watch_ticker": SYMBOL, "watch_tickers": SYMBOL, "watch_bids_asks": SYMBOL, "watch_order_book": SYMBOL,
+    "watch_order_book_for_symbols": SYMBOLS, "watch_trades": SYMBOL, "watch_trades_for_symbols": SYMBOLS,
+    "watch_ohlcv": SYMBOL, "watch_ohlcv_for_symbols": SYMBOL, "watch_orders": SYMBOL, "watch_my_trades": SYMBOL,
+    "watch_balance": "USDT",
+}
+#: unWatch method -> (the watch that subscribes first, its arguments); ccxt names the unWatch ``un_<watch>``.
+UNWATCH: dict[str, tuple[str, tuple[Any, ...]]] = {
+    "unWatchTicker": ("watch_ticker", (SYMBOL,)), "unWatchTickers": ("watch_tickers", ([SYMBOL],)),
+    "unWatchOrderBook": ("watch_order_book", (SYMBOL,)),
+    "unWatchOrderBookForSymbols": ("watch_order_book_for_symbols", (SYMBOLS,)),
+    "unWatchTrades": ("watch_trades", (SYMBOL,)), "unWatchTradesForSymbols": ("watch_trades_for_symbols", (SYMBOLS,)),
+    "unWatchOHLCV": ("watch_ohlcv", (SYMBOL,)),
+    "unWatchOHLCVForSymbols": ("watch_ohlcv_for_symbols", ([[SYMBOL, "1m"]],)),
+}
+#: Declared by ccxt.pro's okx but not judged here, and why.
+EXCLUDED = {
+    **{name: "derivatives only (positions, liquidations, mark prices, funding): the simulator is spot-only"
+       for name in ("watchPositions", "watchLiquidations", "watchLiquidationsForSymbols", "watchMyLiquidations",
+                    "watchMyLiquidationsForSymbols", "watchMarkPrice", "watchMarkPrices", "watchFundingRate",
+                    "watchFundingRates")},
+    "cancelAllOrdersWs": "OKX's mass-cancel op is for options in portfolio-margin mode with MMP; ccxt refuses "
+                         "it for spot before sending anything",
+    "fetchCurrenciesWs": "declared in ccxt.pro okx's has, but the class has no such method (AttributeError)",
+}
 #: check -> (why it fails on any venue, the failure's text): OKX's order-op ack carries no instId
 #: (samples/ws_order_op.json), and ccxt.pro parses it without the market, so the validator finds no
 #: symbol; with ``symbol`` skipped the same answer must pass.
@@ -34,7 +68,8 @@ INHERENT = {
     "createOrderWs": ("OKX's order-op ack has no instId and ccxt.pro parses it without its market: no symbol",
                       r'"symbol" key is expected to have a value'),
 }
-CHECKS = [*WATCH_TESTS, "createOrderWs", "cancelOrderWs"]
+CHECKS = [*WATCH, "createOrderWs", "cancelOrderWs", "createMarketOrderWs", "editOrderWs", "createLimitOrderWs",
+          "cancelOrdersWs", *UNWATCH]
 
 
 def _exchange(sim: SimulatorHandle) -> ccxt.pro.okx:
@@ -56,15 +91,14 @@ async def _judge(sim: SimulatorHandle) -> dict[str, str]:
 
     async def watch(name: str) -> None:
         module = importlib.import_module(f"ccxt.pro.test.Exchange.test_{name}")
-        target = "USDT" if name == "watch_balance" else SYMBOL
         try:
-            await asyncio.wait_for(getattr(module, f"test_{name}")(ex, {}, target), 40)
+            await asyncio.wait_for(getattr(module, f"test_{name}")(ex, {}, WATCH[name]), 40)
             results[name] = "pass"
         except Exception as exc:  # noqa: BLE001 - the judge's verdict is the outcome
             results[name] = f"fail: {type(exc).__name__}: {exc}"
 
     async def trade() -> None:
-        """Place and cancel a resting order every 0.3 s until the watchers are done."""
+        """Place and cancel a resting order, and buy at market, every 0.3 s until the watchers are done."""
         book = await ex.fetch_order_book(SYMBOL, 5)
         px = round(book["bids"][0][0] * 0.9, 1)
         first = True
@@ -81,14 +115,48 @@ async def _judge(sim: SimulatorHandle) -> dict[str, str]:
                 fetched = await ex.fetch_order(order["id"], SYMBOL)
                 ok = cancelled.get("id") == order["id"] and fetched["status"] == "canceled"
                 results["cancelOrderWs"] = "pass" if ok else f"fail: {cancelled!r}, fetched {fetched['status']}"
+            bought = await ex.create_market_order_ws(SYMBOL, "buy", 0.001)
+            if "createMarketOrderWs" not in results:
+                fetched = await ex.fetch_order(bought["id"], SYMBOL)
+                ok = fetched["status"] == "closed" and fetched["filled"] == 0.001
+                got = f"fail: fetched {fetched['status']}, filled {fetched['filled']}"
+                results["createMarketOrderWs"] = "pass" if ok else got
             await asyncio.sleep(0.3)
+
+    async def amend_and_cancel() -> None:
+        book = await ex.fetch_order_book(SYMBOL, 5)
+        px = round(book["bids"][0][0] * 0.9, 1)
+        order = await ex.create_order_ws(SYMBOL, "limit", "buy", 0.001, px)
+        edited = await ex.edit_order_ws(order["id"], SYMBOL, "limit", "buy", 0.002, px)
+        fetched = await ex.fetch_order(order["id"], SYMBOL)
+        ok = edited["id"] == order["id"] and fetched["amount"] == 0.002 and fetched["status"] == "open"
+        results["editOrderWs"] = "pass" if ok else f"fail: {edited!r}, fetched {fetched['amount']} {fetched['status']}"
+        other = await ex.create_limit_order_ws(SYMBOL, "buy", 0.001, px)
+        fetched = await ex.fetch_order(other["id"], SYMBOL)
+        results["createLimitOrderWs"] = "pass" if fetched["status"] == "open" else f"fail: {fetched['status']}"
+        cancelled = await ex.cancel_orders_ws([order["id"], other["id"]], SYMBOL)
+        states = [(await ex.fetch_order(i, SYMBOL))["status"] for i in (order["id"], other["id"])]
+        ok = sorted(c["id"] for c in cancelled) == sorted((order["id"], other["id"])) and states == ["canceled"] * 2
+        results["cancelOrdersWs"] = "pass" if ok else f"fail: {cancelled!r}, fetched {states}"
+
+    async def unwatch(name: str) -> None:
+        subscribe, args = UNWATCH[name]
+        try:
+            await asyncio.wait_for(getattr(ex, subscribe)(*args), 15)
+            done_ = await asyncio.wait_for(getattr(ex, f"un_{subscribe}")(*args), 15)
+            results[name] = "pass" if done_ is True else f"fail: answered {done_!r}"
+        except Exception as exc:  # noqa: BLE001
+            results[name] = f"fail: {type(exc).__name__}: {exc}"
 
     try:
         await ex.load_markets()
         trader = asyncio.create_task(trade())
-        await asyncio.gather(*(watch(name) for name in WATCH_TESTS))
+        await asyncio.gather(*(watch(name) for name in WATCH))
         done.set()
         await trader
+        await amend_and_cancel()
+        for name in UNWATCH:
+            await unwatch(name)
     finally:
         await ex.close()
     return results
@@ -120,3 +188,13 @@ def ccxt_ws_results() -> dict[str, str]:
 def test_ccxt_pro_check(ccxt_ws_results: dict[str, str], check: str) -> None:
     want = "inherent" if check in INHERENT else "pass"
     assert ccxt_ws_results.get(check) == want, f"{check}: {ccxt_ws_results.get(check)}, expected {want}"
+
+
+def test_every_websocket_method_is_judged_or_excluded() -> None:
+    declared = {name for name, value in ccxt.pro.okx().has.items()
+                if value and (name.startswith(("watch", "unWatch")) or name.endswith("Ws"))}
+    judged = {"".join(w.capitalize() if i else w for i, w in enumerate(n.split("_"))) for n in WATCH}
+    judged = {n.replace("Ohlcv", "OHLCV") for n in judged} | set(CHECKS[len(WATCH):])
+    assert declared - judged - set(EXCLUDED) == set(), "declared by ccxt.pro okx, neither judged nor excluded"
+    assert set(EXCLUDED) & judged == set(), "both judged and excluded"
+    assert set(EXCLUDED) <= declared, "excluded but no longer declared: drop it from EXCLUDED"
