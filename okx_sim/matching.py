@@ -33,9 +33,11 @@ log = logging.getLogger("okx_sim")
 
 #: What the engine tells its listeners after each commit: the order updates it made, in order
 #: (each an OKX order dict, with the fill it carries, or None), the currencies whose balance
-#: changed, and the time. The WebSocket hub turns them into ``orders`` and ``account`` pushes.
+#: changed, the time, and the algo orders the commit changed (each as OKX's algo record, in its
+#: state after the commit). The WebSocket hub turns them into ``orders``, ``account``,
+#: ``orders-algo`` and ``algo-advance`` pushes.
 OrderUpdate = tuple[dict[str, Any], SimFill | None]
-Listener = Callable[[list[OrderUpdate], set[str], int], None]
+Listener = Callable[[list[OrderUpdate], set[str], int, list[dict[str, Any]]], None]
 
 TD_MODES = frozenset({"cash", "cross", "isolated", "spot_isolated"})
 TAG = re.compile(r"[A-Za-z0-9]{1,16}")
@@ -175,16 +177,18 @@ class MatchingEngine:
             "fees": {k: str(v) for k, v in self.ledger.fees.items()},
             "market": {k: str(v) for k, v in self.ledger.market.items()},
         }
+        algos = self.algos.take_dirty()
         self.store.commit(meta=meta, balances={c: self.balances[c] for c in self._dirty_bal},
-                          orders=self._dirty_orders.values(), fills=self._dirty_fills, algos=self.algos.take_dirty())
+                          orders=self._dirty_orders.values(), fills=self._dirty_fills, algos=algos)
         changed = self._dirty_bal
         self._dirty_orders, self._dirty_fills, self._dirty_bal = {}, [], set()
         updates, self._updates = self._updates, []
-        if self.listeners and (updates or changed):
+        if self.listeners and (updates or changed or algos):
             # Told only after the commit: nothing is pushed that a crash could still undo.
+            algo_rows = [a.to_okx() for a in sorted(algos, key=lambda a: a.seq)]
             for listener in list(self.listeners):
                 try:
-                    listener(updates, changed, now)
+                    listener(updates, changed, now, algo_rows)
                 except Exception:  # pragma: no cover - a bug in a listener must not stop trading
                     log.exception("okx-sim: an engine listener failed")
 

@@ -3,7 +3,8 @@
 One hub per app. Public feeds are driven by the market's steps: a push loop wakes a few times
 per step and, when the step changed, pushes each subscription's channel (``okx_sim.ws.feeds``).
 Private feeds are driven by the engine: the hub is one of ``MatchingEngine.listeners`` and turns
-each commit's order updates and changed currencies into ``orders`` and ``account`` pushes. The
+each commit's order updates, changed currencies and algo orders into ``orders``, ``account``,
+``orders-algo`` and ``algo-advance`` pushes. The
 engine may commit on another thread (a test calling it directly); pushes are then handed to the
 event loop, so a session is only ever touched on the loop.
 
@@ -22,8 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from okx_sim.matching import OrderUpdate
 from okx_sim.ws import feeds
-from okx_sim.ws.private import account_push, order_row, wants_order
+from okx_sim.ws.private import account_push, algo_row, order_row, wants_algo, wants_order
 from okx_sim.ws.session import Session, Subscription
+
+#: The channels the engine's commits feed.
+_PRIVATE = frozenset({"orders", "account", "orders-algo", "algo-advance"})
 
 if TYPE_CHECKING:
     from okx_sim.server import SimApp
@@ -146,18 +150,23 @@ class Hub:
         balance = self.app.exchange.balance([ccy] if ccy else None, self.app.clock())
         session.send(account_push(sub.push_arg, balance, "snapshot"))
 
-    def _on_commit(self, updates: list[OrderUpdate], changed: set[str], now: int) -> None:
+    def _on_commit(self, updates: list[OrderUpdate], changed: set[str], now: int, algos: list[dict[str, Any]]) -> None:
         """Engine listener (inside the engine's commit): render now, deliver on the loop."""
         targets = [(s, sub) for s in list(self.sessions) for sub in list(s.subs.values())
-                   if sub.arg["channel"] in ("orders", "account")]
+                   if sub.arg["channel"] in _PRIVATE]
         if not targets:
             return
         rows = [order_row(order, fill) for order, fill in updates]
+        algo_rows = [algo_row(algo) for algo in algos]
         balance: dict[str, Any] | None = None
         out: list[tuple[Session, dict[str, Any]]] = []
         for session, sub in targets:
-            if sub.arg["channel"] == "orders":
+            name = sub.arg["channel"]
+            if name == "orders":
                 out += [(session, {"arg": sub.push_arg, "data": [row]}) for row in rows if wants_order(sub.arg, row)]
+            elif name != "account":
+                out += [(session, {"arg": sub.push_arg, "data": [row]}) for row in algo_rows
+                        if wants_algo(sub.arg, name, row)]
             elif changed:
                 ccy = sub.arg.get("ccy")
                 wanted = {ccy} & changed if ccy else changed

@@ -9,6 +9,10 @@ signature (60007), IP whitelist (60009), another key already logged in on this c
 (60031). A second login with the same key is accepted again (python-okx logs in before every
 private subscribe).
 
+``orders-algo`` (conditional, oco, trigger) and ``algo-advance`` (trailing) push on the business
+URL after a login there: the REST algo record in its state after each change (placed, amended,
+triggered, failed, cancelled); changes made in one engine commit push once, in the last state.
+
 ``orders`` pushes: the REST order fields plus the fields "for this update" OKX adds (API-FACTS-2
 12.5): a fill's ``fillSz fillPx tradeId fillTime fillFee fillFeeCcy execType``, and otherwise
 ``fillSz "0"`` with the rest empty; one push per fill and per change. ``account`` pushes: the REST
@@ -26,7 +30,7 @@ from okx_sim.config import ApiKeySpec
 from okx_sim.records import SimFill
 from okx_wire.auth import sign
 from okx_wire.precision import format_decimal
-from okx_wire.ws.protocol import LOGIN_PATH, LOGIN_WINDOW_S
+from okx_wire.ws.protocol import ALGO_CHANNEL_OF, LOGIN_PATH, LOGIN_WINDOW_S
 
 _SECONDS = re.compile(r"\d{1,12}(\.\d{1,6})?")
 
@@ -88,6 +92,22 @@ def wants_order(arg: dict[str, Any], order: dict[str, Any]) -> bool:
         return False
     inst_id = arg.get("instId")
     return not inst_id or inst_id == order.get("instId")
+
+
+def algo_row(algo: dict[str, Any]) -> dict[str, Any]:
+    """One ``orders-algo`` / ``algo-advance`` push item: OKX's algo record as REST shows it, plus
+    the fields only the push carries (``reqId`` and ``amendResult`` answer an amend made with a
+    ``reqId``; the simulator's amends carry none, so both are empty, as OKX sends them)."""
+    return {**algo, "reqId": "", "amendResult": ""}
+
+
+def wants_algo(arg: dict[str, Any], channel: str, algo: dict[str, Any]) -> bool:
+    """Whether an algo subscription (instType, optional instId; ``algo-advance`` also an
+    optional algoId) covers this algo order, pushed on ``channel``."""
+    if ALGO_CHANNEL_OF.get(str(algo.get("ordType"))) != channel or not wants_order(arg, algo):
+        return False
+    algo_id = arg.get("algoId")
+    return not algo_id or algo_id == algo.get("algoId")
 
 
 def account_push(arg: dict[str, Any], balance: dict[str, Any], event: str) -> dict[str, Any]:

@@ -51,8 +51,8 @@ BOOK_DEPTHS: Final = {"books": 400, "books5": 5, "bbo-tbt": 1}
 #: Levels per side a ``books`` checksum covers.
 CHECKSUM_LEVELS: Final = 25
 
-__all__ = ["BOOK_DEPTHS", "CANDLE_BARS", "CHANNELS", "CHECKSUM_LEVELS", "CONNECT_BUDGET", "Channel", "IDLE_S",
-           "LOGIN_PATH", "LOGIN_WINDOW_S", "MAX_BATCH_OPS", "OPS", "ORDER_INST_TYPES", "PING", "PONG", "Url",
+__all__ = ["ALGO_CHANNEL_OF", "BOOK_DEPTHS", "CANDLE_BARS", "CHANNELS", "CHECKSUM_LEVELS", "CONNECT_BUDGET", "Channel",
+           "IDLE_S", "LOGIN_PATH", "LOGIN_WINDOW_S", "MAX_BATCH_OPS", "OPS", "ORDER_INST_TYPES", "PING", "PONG", "Url",
            "WINDOW", "WS_PATH_PREFIX", "channel", "url_kind"]
 
 
@@ -75,7 +75,15 @@ CHANNELS: Final[dict[str, Channel]] = {
     **{name: Channel(name, Url.PUBLIC) for name in _PUBLIC_MARKET},
     "orders": Channel("orders", Url.PRIVATE, login=True, key="instType"),
     "account": Channel("account", Url.PRIVATE, login=True, key=""),
+    # Algo orders push on the business URL, after a login on that connection (API-FACTS-2 11.2,
+    # 12.1): conditional, oco and trigger on ``orders-algo``, trailing (move_order_stop) on
+    # ``algo-advance``.
+    "orders-algo": Channel("orders-algo", Url.BUSINESS, login=True, key="instType"),
+    "algo-advance": Channel("algo-advance", Url.BUSINESS, login=True, key="instType"),
 }
+#: Which algo channel pushes an algo order of each ``ordType``.
+ALGO_CHANNEL_OF: Final[dict[str, str]] = {"conditional": "orders-algo", "oco": "orders-algo",
+                                          "trigger": "orders-algo", "move_order_stop": "algo-advance"}
 
 
 def channel(name: str) -> Channel | None:

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from okx_wire.algo_orders import AlgoOrder
 from okx_wire.client import OkxClient
 from okx_wire.errors import ConfigurationError, OrderNotFound, from_code
 from okx_wire.models import Balance, Order, OrderAck, OrderBook, Ticker
@@ -284,6 +285,12 @@ class OrderStream(_Streams):
     with it), so ``wait_final`` can settle a run's orders from pushes, reading REST only for
     what the pushes do not settle.
 
+    With ``algos=True`` it also logs in on the business URL and follows the account's algo
+    orders (``orders-algo``: conditional, oco, trigger, and the TP/SL a filled order arms;
+    ``algo-advance``: trailing stops): ``algo()`` is an algo's latest pushed state and
+    ``wait_algo`` blocks until a push shows it in a wanted state. As with orders, pushes lost
+    while disconnected are not replayed: after a reconnect (``epoch`` moved) ask REST.
+
     Examples:
         >>> with OkxClient(creds, base_url=url) as rest, OrderStream(rest) as stream:  # doctest: +SKIP
         ...     ack = stream.place(OrderRequest(inst_id="BTC-USDT", side="buy", ord_type="limit",
@@ -291,7 +298,7 @@ class OrderStream(_Streams):
         ...     final = stream.wait_final([OrderRef("BTC-USDT", cl_ord_id="a1")], timeout=60)
     """
 
-    def __init__(self, rest: OkxClient, *, inst_type: str = "SPOT", account: bool = True,
+    def __init__(self, rest: OkxClient, *, inst_type: str = "SPOT", account: bool = True, algos: bool = False,
                  connect_timeout: float = 10.0, max_kept: int = 10_000, **options: Any) -> None:
         super().__init__(rest, "okx-ws-orders", **options)
         #: Orders kept at most (a long-lived stream forgets the oldest first; an order waited
@@ -300,6 +307,8 @@ class OrderStream(_Streams):
         self._by_ord: dict[str, Order] = {}
         self._by_cl: dict[str, Order] = {}
         self._balance: dict[str, dict[str, Any]] = {}
+        self._algos: dict[str, AlgoOrder] = {}
+        self._algos_by_cl: dict[str, AlgoOrder] = {}
         self._changed = threading.Condition(self._lock)
         #: Bumped on every reconnect: a waiter that sees it move re-reads REST (pushes were lost).
         self.epoch = 0
@@ -309,11 +318,19 @@ class OrderStream(_Streams):
         args: list[dict[str, Any]] = [{"channel": "orders", "instType": inst_type}]
         if account:
             args.append({"channel": "account"})
+        # (connection, what it subscribes, what must be acknowledged before the stream is open)
+        opening = [(conn, args, args[:1])]
+        if algos:
+            algo_args = [{"channel": name, "instType": inst_type} for name in ("orders-algo", "algo-advance")]
+            opening.append((self._connection(Url.BUSINESS, login=True), algo_args, algo_args))
         try:
-            self._thread.call(conn.subscribe(*args), timeout=connect_timeout)
-            self._thread.call(conn.wait_connected(connect_timeout), timeout=connect_timeout + 1)
-            # Open means subscribed: every change of an order placed from now on is pushed here.
-            self._thread.call(conn.wait_subscribed(args[0], connect_timeout), timeout=connect_timeout + 1)
+            for each, wanted, _ in opening:
+                self._thread.call(each.subscribe(*wanted), timeout=connect_timeout)
+            for each, _, acked in opening:
+                self._thread.call(each.wait_connected(connect_timeout), timeout=connect_timeout + 1)
+                # Open means subscribed: every change of an order placed from now on is pushed here.
+                for arg in acked:
+                    self._thread.call(each.wait_subscribed(arg, connect_timeout), timeout=connect_timeout + 1)
         except BaseException:
             self.close()  # no thread or socket left behind by a stream that never opened
             raise
@@ -342,10 +359,19 @@ class OrderStream(_Streams):
                 for item in message["data"]:
                     for detail in item.get("details", []):
                         self._balance[detail["ccy"]] = detail
+            elif channel in ("orders-algo", "algo-advance"):
+                for item in message["data"]:
+                    algo = AlgoOrder.model_validate(item)
+                    self._algos.pop(algo.algo_id, None)
+                    self._algos[algo.algo_id] = algo
+                    if algo.algo_cl_ord_id:
+                        self._algos_by_cl.pop(algo.algo_cl_ord_id, None)
+                        self._algos_by_cl[algo.algo_cl_ord_id] = algo
+                self._forget_oldest()
             self._changed.notify_all()
 
     def _forget_oldest(self) -> None:
-        for kept in (self._by_ord, self._by_cl):
+        for kept in (self._by_ord, self._by_cl, self._algos, self._algos_by_cl):
             while len(kept) > self.max_kept:
                 del kept[next(iter(kept))]
 
@@ -365,6 +391,37 @@ class OrderStream(_Streams):
         if found is None and ref.cl_ord_id:
             found = self._by_cl.get(ref.cl_ord_id)
         return found if found is not None and found.inst_id == ref.inst_id else None
+
+    def algo(self, algo_id: str | None = None, algo_cl_ord_id: str | None = None) -> AlgoOrder | None:
+        """The latest pushed state of an algo order (by algoId, else algoClOrdId), or None if none
+        was pushed (or the stream was not opened with ``algos=True``)."""
+        with self._lock:
+            return self._algo(algo_id, algo_cl_ord_id)
+
+    def _algo(self, algo_id: str | None, algo_cl_ord_id: str | None) -> AlgoOrder | None:
+        if algo_id:
+            return self._algos.get(algo_id)
+        return self._algos_by_cl.get(algo_cl_ord_id) if algo_cl_ord_id else None
+
+    def wait_algo(self, *, algo_id: str | None = None, algo_cl_ord_id: str | None = None,
+                  states: Iterable[str] = ("effective", "canceled", "order_failed"),
+                  timeout: float = 60.0) -> AlgoOrder:
+        """Block until a push shows the algo order in one of ``states`` (by default: final).
+
+        Raises:
+            TimeoutError: no such push within ``timeout`` (read REST: it may have been lost).
+        """
+        wanted, deadline = frozenset(states), time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = self._algo(algo_id, algo_cl_ord_id)
+                if found is not None and found.state in wanted:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"algo order {algo_id or algo_cl_ord_id}: no push in {sorted(wanted)} "
+                                       f"within {timeout:g} s")
+                self._changed.wait(min(left, 0.25))
 
     def balance(self) -> Balance:
         """The account as last pushed (snapshot, then the currencies each update changed)."""

@@ -12,7 +12,8 @@ exchange object for their 15 s each, while a trader keeps placing a resting orde
 cancelling it with ``cancelOrderWs``, and buying at market with ``createMarketOrderWs`` (the
 order, fill and balance pushes the private tests wait for). Then, one after another:
 ``editOrderWs`` (the amended size is what REST shows), ``createLimitOrderWs`` and
-``cancelOrdersWs`` (both orders cancelled, as REST shows), and every ``unWatch*`` (ccxt resolves
+``cancelOrdersWs`` (both orders cancelled, as REST shows), ``watchOrders`` of trigger orders
+(the ``orders-algo`` channel), and every ``unWatch*`` (ccxt resolves
 it only on the venue's ``unsubscribe`` acknowledgement).
 
 Each check must end as expected: ``pass``, or its documented inherent failure (``INHERENT``:
@@ -69,7 +70,7 @@ INHERENT = {
                       r'"symbol" key is expected to have a value'),
 }
 CHECKS = [*WATCH, "createOrderWs", "cancelOrderWs", "createMarketOrderWs", "editOrderWs", "createLimitOrderWs",
-          "cancelOrdersWs", *UNWATCH]
+          "cancelOrdersWs", "watchOrders:trigger", *UNWATCH]
 
 
 def _exchange(sim: SimulatorHandle) -> ccxt.pro.okx:
@@ -139,6 +140,28 @@ async def _judge(sim: SimulatorHandle) -> dict[str, str]:
         ok = sorted(c["id"] for c in cancelled) == sorted((order["id"], other["id"])) and states == ["canceled"] * 2
         results["cancelOrdersWs"] = "pass" if ok else f"fail: {cancelled!r}, fetched {states}"
 
+    async def trigger_orders() -> None:
+        """``watchOrders(params={"trigger": True})`` (the ``orders-algo`` channel on the business
+        URL): a trigger order placed over REST is pushed open, valid by ccxt's order validator,
+        then cancelled."""
+        check = "watchOrders:trigger"
+        try:
+            watching = asyncio.create_task(ex.watch_orders(SYMBOL, params={"trigger": True}))
+            await asyncio.sleep(1.0)  # subscribed (ccxt resolves the watch on the first push only)
+            last = (await ex.fetch_ticker(SYMBOL))["last"]
+            order = await ex.create_order(SYMBOL, "limit", "buy", 0.001, round(last * 0.8, 1),
+                                          {"triggerPrice": round(last * 0.81, 1)})
+            [pushed] = await asyncio.wait_for(watching, 15)
+            validate_order(ex, {}, "watchOrders", pushed, SYMBOL, ex.milliseconds())
+            if (pushed["id"], pushed["status"], pushed["type"]) != (order["id"], "open", "trigger"):
+                results[check] = f"fail: pushed {pushed['id']} {pushed['status']} {pushed['type']}"
+                return
+            await ex.cancel_order(order["id"], SYMBOL, {"trigger": True})
+            latest = (await asyncio.wait_for(ex.watch_orders(SYMBOL, params={"trigger": True}), 15))[-1]
+            results[check] = "pass" if latest["status"] == "canceled" else f"fail: then {latest['status']}"
+        except Exception as exc:  # noqa: BLE001
+            results[check] = f"fail: {type(exc).__name__}: {exc}"
+
     async def unwatch(name: str) -> None:
         subscribe, args = UNWATCH[name]
         try:
@@ -155,6 +178,7 @@ async def _judge(sim: SimulatorHandle) -> dict[str, str]:
         done.set()
         await trader
         await amend_and_cancel()
+        await trigger_orders()
         for name in UNWATCH:
             await unwatch(name)
     finally:
