@@ -11,6 +11,7 @@ import argparse
 import resource
 import signal
 import socket
+import ssl
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -96,6 +97,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "lowered to fit the open-file limit)")
     parser.add_argument("--idle-timeout", type=float, default=None, metavar="SECONDS",
                         help="close connections silent this long (default 30)")
+    parser.add_argument("--tls-cert", type=Path, default=None, metavar="PEM",
+                        help="serve https:// and wss:// with this certificate chain (with --tls-key): for "
+                             "clients that insist on TLS, e.g. python-okx's WebSocket classes")
+    parser.add_argument("--tls-key", type=Path, default=None, metavar="PEM", help="the certificate's private key")
 
 
 def build_config(args: argparse.Namespace) -> SimConfig:
@@ -124,7 +129,25 @@ def build_config(args: argparse.Namespace) -> SimConfig:
                                                 ("taker", args.taker_fee)) if value is not None}
     if fee_tier:
         options["fee_tier"] = fee_tier
+    if args.tls_cert is not None or args.tls_key is not None:
+        options["tls_certfile"], options["tls_keyfile"] = _tls(args.tls_cert, args.tls_key)
     return SimConfig(**options)  # type: ignore[arg-type]
+
+
+def _tls(cert: Path | None, key: Path | None) -> tuple[Path, Path]:
+    """The certificate and key, checked now: a bad pair is one line here, not a traceback from
+    the server's first handshake."""
+    if cert is None or key is None:
+        raise SystemExit("okx-sim: --tls-cert and --tls-key go together: give both PEM files")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except FileNotFoundError as exc:
+        raise SystemExit(f"okx-sim: no such file: {exc.filename}") from None
+    except (ssl.SSLError, OSError) as exc:
+        raise SystemExit(f"okx-sim: cannot serve TLS with {cert} and {key}: "
+                         f"{getattr(exc, 'reason', None) or exc.strerror or exc} -- give a PEM certificate chain "
+                         "and its unencrypted private key") from None
+    return cert, key
 
 
 def main(args: argparse.Namespace) -> int:
@@ -154,8 +177,12 @@ def main(args: argparse.Namespace) -> int:
     sock.listen(config.backlog)  # accept connections (queued) from the moment the URL is printed
     port = sock.getsockname()[1]
     server = sim.server()
-    print(f"okx-sim listening on http://{config.host}:{port}", flush=True)
+    scheme = "https" if config.tls_certfile is not None else "http"
+    # The first line ends with the base URL (scripts read it); the WebSocket URLs follow.
+    print(f"okx-sim listening on {scheme}://{config.host}:{port}", flush=True)
     print(f"okx-sim state: {config.state_path} (uid {sim.exchange.uid}, seed {sim.exchange.seed})", flush=True)
+    print(f"okx-sim WebSocket: {scheme.replace('http', 'ws')}://{config.host}:{port}/ws/v5/public, /private, "
+          "/business", flush=True)
     if sim.app.max_connections < config.max_connections:
         print(f"okx-sim: at most {sim.app.max_connections} connections (open-file limit "
               f"{resource.getrlimit(resource.RLIMIT_NOFILE)[0]})", flush=True)

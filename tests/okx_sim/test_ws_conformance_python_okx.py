@@ -15,8 +15,6 @@ A check passes when python-okx gets what OKX sends: the acks, the pushes with OK
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import json
 import time
 import zlib
@@ -26,14 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from okx_sim import SimConfig, running_simulator
 from okx_sim.embedded import SimulatorHandle
 from tests.okx_sim.conftest import Client
+from tests.support.tls import self_signed_certificate
 
 ws_public = pytest.importorskip("okx.websocket.WsPublicAsync")
 ws_private = pytest.importorskip("okx.websocket.WsPrivateAsync")
@@ -43,25 +38,6 @@ CHECKS = ["WsPublicAsync.subscribe tickers", "WsPublicAsync.subscribe books", "W
           "WsPrivateAsync.place_order", "WsPrivateAsync.amend_order", "WsPrivateAsync.cancel_order",
           "WsPrivateAsync.batch_orders", "WsPrivateAsync.batch_amend_orders",
           "WsPrivateAsync.batch_cancel_orders"]
-
-
-def _certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (PEM files: certificate, key)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "okx-sim test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
 
 
 class Inbox:
@@ -226,7 +202,7 @@ async def _judge(sim: SimulatorHandle, rest: Rest) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def pyokx_ws_results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    cert, key = _certificate(tmp_path_factory.mktemp("tls"))
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("tls"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SSL_CERT_FILE", str(cert))
         config = SimConfig(rate_limits=False, seed=7, step_ms=250, tls_certfile=cert, tls_keyfile=key)
