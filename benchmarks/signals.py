@@ -12,11 +12,15 @@ receivers (``okx-flows signals serve``'s service, this file re-run as a child):
 * **direct**: ``OkxClient.place_order`` of the same IOC buy from this process (the baseline);
 * **resident, no Prefect**: the receiver doing the same work without the engine
   (``Executor(prefect=False)``: claim, ticker, placement, record);
-* **resident**: the real thing, each signal a task run of the executor flow run.
+* **resident**: the real thing, each signal a task run of the executor flow run, priced from
+  the ``tickers`` stream and entered over the order stream's WebSocket (the default);
+* **resident over REST**: the same with ``OKX_FLOWS_WEBSOCKET=0``: one ``market/ticker`` read
+  and one ``POST trade/order`` per signal.
 
-The three take turns signal by signal (the order rotating), so they share the machine's state.
+The four take turns signal by signal (the order rotating), so they share the machine's state.
 Latency is POST start to the HTTP answer, which comes after the venue's acknowledgement. The
-difference between the two resident sides is Prefect's part. The **deployment path** (``--durable``
+difference between the two Prefect resident sides is what WebSocket saves; between the resident
+side and the one without Prefect (also on WebSocket), Prefect's part. The **deployment path** (``--durable``
 receiver, ``prefect deploy`` of ``prefect.yaml``, one process worker polling every second) is
 measured from POST start to the order's creation time on the venue, for ``--deploy-n`` signals
 (specs/signal.yaml's sleeve pays for 20 buys of 100 USDT, so at most 20).
@@ -145,13 +149,18 @@ def main() -> int:
         resident, resident_url = start_receiver(services, write_spec(root / "resident.yaml", "bench-resident",
                                                                      sim.base_url), env, root / "resident.log")
         started.append(resident)
+        over_rest, rest_url = start_receiver(services, write_spec(root / "rest.yaml", "bench-rest", sim.base_url),
+                                             {**env, "OKX_FLOWS_WEBSOCKET": "0"}, root / "rest.log")
+        started.append(over_rest)
 
         client = OkxClient(sim.credentials, base_url=sim.base_url)
         client.sync_time()
         client.spot_td_mode()
         instrument = next(i for i in client.instruments("SPOT") if i.inst_id == "BTC-USDT")
-        session_plain, session_resident = requests.Session(), requests.Session()
-        times: dict[str, list[float]] = {"direct": [], "resident_no_prefect": [], "resident": []}
+        session_plain, session_resident, session_rest = requests.Session(), requests.Session(), requests.Session()
+        times: dict[str, list[float]] = {"direct": [], "resident_no_prefect": [], "resident": [], "resident_rest": []}
+        #: What carried each side's orders, from the answers' ``entry`` (ws or rest).
+        entries: dict[str, dict[str, int]] = {k: {} for k in times if k != "direct"}
         bad: list[str] = []
 
         def direct(i: str) -> None:
@@ -168,28 +177,36 @@ def main() -> int:
             elapsed, answer, _ = post(session, url, name, f"b{i}")
             if answer.status_code != 200:
                 bad.append(f"{kind} {i}: {answer.status_code} {answer.text[:200]}")
+            else:
+                entry = answer.json().get("entry", "")
+                entries[kind][entry] = entries[kind].get(entry, 0) + 1
             times[kind].append(elapsed)
 
         sides = [direct,
                  lambda i: via("resident_no_prefect", session_plain, plain_url, "bench-plain", i),
-                 lambda i: via("resident", session_resident, resident_url, "bench-resident", i)]
+                 lambda i: via("resident", session_resident, resident_url, "bench-resident", i),
+                 lambda i: via("resident_rest", session_rest, rest_url, "bench-rest", i)]
         for i in range(5):  # warm-up, not counted
             for side in sides:
                 side(f"w{i}")
         for key in times:
             times[key].clear()
+        for counted in entries.values():
+            counted.clear()
         bad.clear()
         gap = 1.0 / args.rate
         for i in range(args.n):
             t_round = time.perf_counter()
-            order = sides[i % 3:] + sides[:i % 3]
+            order = sides[i % len(sides):] + sides[:i % len(sides)]
             for side in order:
                 side(str(i))
             time.sleep(max(0.0, gap - (time.perf_counter() - t_round)))
         results["paths"] = {k: pct(v) for k, v in times.items()}
-        r, p, d = (results["paths"][k] for k in ("resident", "resident_no_prefect", "direct"))
+        r, p, d, rr = (results["paths"][k] for k in ("resident", "resident_no_prefect", "direct", "resident_rest"))
+        results["entries"] = entries
         results["prefect_share_ms"] = {q: round(r[q] - p[q], 2) for q in ("p50_ms", "p95_ms", "p99_ms")}
         results["ratio_vs_direct"] = {q: round(r[q] / d[q], 2) for q in ("p50_ms", "p95_ms", "p99_ms")}
+        results["websocket_vs_rest"] = {q: round(r[q] / rr[q], 2) for q in ("p50_ms", "p95_ms", "p99_ms")}
         results["target"] = {"p50_ms": 50, "p99_ms": 250,
                              "met": r["p50_ms"] < 50 and r["p99_ms"] < 250}
         results["refused"] = bad[:10]

@@ -52,7 +52,9 @@ def signal(spec_path: str, signal: Signal | None = None, dry_run: bool | None = 
     if dry_run is not None and dry_run != spec.dry_run:
         spec = spec.model_copy(update={"dry_run": dry_run})
     with resolve_venue(spec, confirm_live=confirm_live) as venue:
-        desk = Desk(spec, venue, open_signal_store())
+        # One signal per run, often in a fresh worker process: opening streams would cost more
+        # than the one ticker read and one POST they save.
+        desk = Desk(spec, venue, open_signal_store(), websocket=False)
         desk.warm()
         outcome = desk.handle(signal, path="durable", claim=False)
         desk.settle()

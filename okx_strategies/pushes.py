@@ -30,7 +30,8 @@ exact: an order that filled before the subscription gets no push, is read over R
 
 Pricing. ``live_book`` serves a book from a ``MarketStream`` (``books``: checked by sequence and
 checksum, reloaded over REST after a gap) when the stream's copy is current, else reads
-``market/books`` over REST.
+``market/books`` over REST; ``live_ticker`` does the same for a ticker (``tickers``, current
+while the connection that pushed it is up).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from okx_wire.models import Order, OrderBook
+from okx_wire.models import Order, OrderBook, Ticker
 from okx_wire.ws.protocol import Url
 from okx_wire.ws.streams import MarketStream, OrderRef, OrderStream
 
@@ -157,5 +158,14 @@ def live_book(market: MarketStream, read_book: Callable[[str, int], OrderBook], 
     return read_book(inst_id, depth), "REST"
 
 
+def live_ticker(market: MarketStream | None, read_ticker: Callable[[str], Ticker], inst_id: str) -> tuple[Ticker, str]:
+    """The instrument's ticker from the stream when its copy is current (the caller watches the
+    ``tickers`` channel ahead of time), else over REST; and where it came from: "stream" or "REST"."""
+    ticker = market.current_ticker(inst_id) if market is not None else None
+    if ticker is not None:
+        return ticker, "stream"
+    return read_ticker(inst_id), "REST"
+
+
 __all__ = ["CONNECT_TIMEOUT_S", "FIRST_BOOK_WAIT_S", "POLL_AFTER_S", "POLL_EVERY_S", "PushWait", "live_book",
-           "open_order_stream", "wait_pushed", "why_not"]
+           "live_ticker", "open_order_stream", "wait_pushed", "why_not"]

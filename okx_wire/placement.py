@@ -13,6 +13,10 @@ same clOrdId is accepted again and a blind resend trades twice. So:
 5. a 51016 "clOrdId already exists" answer means the order is live: fetch and adopt it;
 6. an answer that says "accepted" but names no ordId is an unknown outcome, like a timeout.
 
+The same rules hold whatever carries the send: ``place_once(send=...)`` takes another sender
+of the same request (``OkxClient.place_order`` by default; ``OrderStream.place`` enters it over
+WebSocket), and the lookups stay on REST, the exchange's own record.
+
 "Later attempt" includes another process and a rerun days later: sends are recorded in a
 ``SendLog`` before they leave. The default log lives in this process; a flow passes its run
 journal (``okx_wire.journal.RunJournal``), which is durable and shared. Every time here
@@ -54,6 +58,11 @@ class SendLog(Protocol):
 
     def record_refusal(self, orders: Sequence[OrderRequest], error: str) -> None:
         """The exchange answered that these were not placed (the send is settled: no order)."""
+
+
+#: Sends one order with its expTime (exchange ms) and returns the venue's acknowledgement, raising
+#: what ``OkxClient.place_order`` raises: ``OkxClient.place_order`` itself, or ``OrderStream.place``.
+Sender = Callable[[OrderRequest, int], OrderAck]
 
 
 class ProcessSendLog:
@@ -145,9 +154,12 @@ def place_once(
     exp_window_ms: int = DEFAULT_EXP_WINDOW_MS,
     sends: SendLog = PROCESS_SENDS,
     sleep: Callable[[float], None] = time.sleep,
+    send: Sender | None = None,
 ) -> Placement:
     """Place ``order`` unless it already exists. ``resend`` says an earlier attempt may have sent
-    it even if ``sends`` has no record (a Prefect retry, an id reused on purpose).
+    it even if ``sends`` has no record (a Prefect retry, an id reused on purpose). ``send``
+    carries the request (default: ``client.place_order``); whatever carries it, the send is
+    recorded first and an unknown outcome is looked up over REST.
 
     Raises the send's error when the outcome stays unknown, so the caller's retry comes back
     here with ``resend=True``; raises refusals (balance, parameters...) as they are.
@@ -162,7 +174,7 @@ def place_once(
     exp = client.now_ms() + exp_window_ms
     sends.record_sends([order], exp)
     try:
-        ack = client.place_order(order, exp_time_ms=exp)
+        ack = send(order, exp) if send is not None else client.place_order(order, exp_time_ms=exp)
     except DuplicateClientOrderId:
         found = client.find_order(order.inst_id, cl_ord_id)
         if found is None:

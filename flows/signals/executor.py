@@ -11,10 +11,22 @@ logs and state. The flow run is replaced by a fresh one after ``ROTATE_SIGNALS``
 ``ROTATE_S`` seconds (between signals), so no run grows without end.
 
 What is warm: the ``OkxClient`` (its connection pool, the exchange clock offset learned at start,
-its rate limiter, the account's ``tdMode``), the venue's instruments, the signals table's engine.
-Per signal the hot path is: claim the id (one insert), one ticker read, one order placement
-(``okx_wire.placement.place_once``, its send recorded in the signal's row first), one update. The
-order's fill is read after the answer has gone out, before the next signal.
+its rate limiter, the account's ``tdMode``), the venue's instruments, the signals table's engine,
+and with the WebSocket setting on (``OKX_FLOWS_WEBSOCKET``, the default) the venue's public
+``tickers`` stream of the spec's instruments and the account's order stream (logged in, ``orders``
+subscribed). Per signal the hot path is: claim the id (one insert), the ticker (the stream's
+copy while its connection is up, else one REST read), one order placement
+(``okx_wire.placement.place_once``, its send recorded in the signal's row first; over the order
+stream's socket while it is up, else over REST), one update. The order's fill is taken from its
+final push (a REST read where no final push came) after the answer has gone out, before the next
+signal.
+
+Entering over WebSocket changes the carrier, not the rules: the same clOrdId, expTime and
+budget, and every lookup over REST. A send the socket could not even start (not connected)
+goes over REST at once; a send whose answer was lost (the connection dropped after it left) is
+an unknown outcome like a REST timeout: looked up by clOrdId, adopted if found, else answered
+504 and finished by the next delivery once its expTime has passed -- never sent blind again.
+``Outcome.entry`` says which carried it.
 
 ``Desk.handle`` is the whole of one signal with Prefect or without (``prefect=False``: the
 benchmark's baseline of the same work without the engine).
@@ -43,17 +55,24 @@ from flows.spec import Spec
 from flows.venue import ResolvedVenue
 from okx_strategies import pipeline
 from okx_strategies.base import top_of_book
+from okx_strategies.pushes import live_ticker, why_not
 from okx_strategies.signal import Holdings, Refusal, Signal, SignalSpec, order_for, refusal_of, signal_cl_ord_id
-from okx_wire.errors import OkxError
-from okx_wire.models import Instrument
-from okx_wire.placement import place_once
+from okx_wire.errors import ConnectionFailed, OkxError
+from okx_wire.models import Instrument, Order, OrderAck
+from okx_wire.orders import OrderRequest
+from okx_wire.placement import Sender, place_once
 from okx_wire.precision import format_decimal
+from okx_wire.runtime import RUNTIME
 from okx_wire.signals import SignalRecord, SignalStore
+from okx_wire.ws.streams import MarketStream, OrderRef, OrderStream
 
 LOG = logging.getLogger("flows.signals")
 #: Replace the executor flow run after this many signals, or this long, whichever comes first.
 ROTATE_SIGNALS: Final = 5_000
 ROTATE_S: Final = 6 * 3600.0
+#: How long settling waits for the final push of an order placed just now (an IOC is final at
+#: once; its push follows the answer by milliseconds) before reading it over REST.
+PUSH_WAIT_S: Final = 0.5
 
 
 class Outcome(BaseModel):
@@ -72,6 +91,8 @@ class Outcome(BaseModel):
     px: str = ""
     adopted: bool = False
     path: str = "resident"
+    #: What carried the order: "ws" (the order stream's socket) or "rest"; "" when none was sent.
+    entry: str = ""
 
     @property
     def ok(self) -> bool:
@@ -94,7 +115,7 @@ def _replay(row: SignalRecord) -> str:
 class Desk:
     """One spec's warm state: its venue's client, instruments and account, and its signals."""
 
-    def __init__(self, spec: Spec, venue: ResolvedVenue, store: SignalStore) -> None:
+    def __init__(self, spec: Spec, venue: ResolvedVenue, store: SignalStore, *, websocket: bool | None = None) -> None:
         assert isinstance(spec.strategy, SignalSpec)
         self.spec = spec
         self.strategy: SignalSpec = spec.strategy
@@ -104,6 +125,11 @@ class Desk:
         self.instruments: dict[str, Instrument] = {}
         self.account = ""
         self.tag = pipeline.order_tag(spec.name)
+        #: Price from the ``tickers`` stream and enter orders over the order stream (None: the
+        #: ``websocket`` setting). Opened by ``warm``; None where the venue offers none.
+        self.websocket = RUNTIME.settings.websocket if websocket is None else websocket
+        self.market: MarketStream | None = None
+        self.orders: OrderStream | None = None
 
     def __repr__(self) -> str:
         return f"Desk({self.spec.name!r}, {self.venue.label!r})"
@@ -119,6 +145,47 @@ class Desk:
         if missing:
             LOG.warning("%s: not listed on %s: %s (their signals are refused)", self.spec.name, self.venue.label,
                         ", ".join(missing))
+        if self.websocket:
+            self._open_streams()
+
+    def _open_streams(self) -> None:
+        """The process's streams for this venue: tickers watched, the order stream open. What
+        cannot be had is said once; its signals go over REST."""
+        credentials, name = self.venue.credentials, self.spec.name
+        try:
+            self.orders = credentials.get_order_stream()
+        except OkxError as exc:
+            LOG.warning("%s: entering orders over REST: no order stream on %s (%s)", name, self.venue.label,
+                        why_not(exc))
+        market = credentials.get_market_stream()
+        if market is not None and self.instruments:
+            try:
+                market.watch_tickers(*self.instruments)
+                self.market = market
+            except (OkxError, TimeoutError, OSError) as exc:
+                LOG.warning("%s: reading tickers over REST: no market stream on %s (%s)", name, self.venue.label,
+                            why_not(exc))
+                credentials.drop_market_stream(why_not(exc))
+
+    def _order_stream(self) -> OrderStream | None:
+        stream = self.orders
+        return stream if stream is not None and stream.usable else None
+
+    def _sender(self, carried: list[str]) -> Sender:
+        """Sends over the order stream while it is connected, else (or when the socket could not
+        start the send: nothing left) over REST; ``carried`` gets which one carried it."""
+        def send(order: OrderRequest, exp_ms: int) -> OrderAck:
+            stream = self._order_stream()
+            if stream is not None and stream.connected:
+                carried[:] = ["ws"]
+                try:
+                    return stream.place(order, exp_time_ms=exp_ms)
+                except ConnectionFailed as exc:
+                    _logger().warning("order %s goes over REST: %s", order.cl_ord_id, exc)
+            carried[:] = ["rest"]
+            return self.client.place_order(order, exp_time_ms=exp_ms)
+
+        return send
 
     # -- one delivery ---------------------------------------------------------------------------
 
@@ -188,7 +255,8 @@ class Desk:
             return refused(refusal.reason)
         instrument = self.instruments[signal.inst_id]
         try:
-            book = top_of_book(self.client.ticker(signal.inst_id))
+            ticker, priced_from = live_ticker(self.market, self.client.ticker, signal.inst_id)
+            book = top_of_book(ticker)
             holdings = self._holdings(signal)
         except OkxError as exc:
             return refused(f"could not read the venue: {' '.join(str(exc).split())[:300]}", 502)
@@ -199,7 +267,7 @@ class Desk:
         order = base.model_copy(update={"cl_ord_id": request.cl_ord_id or "", "side": request.side,
                                         "sz": format_decimal(request.sz),
                                         "px": format_decimal(request.px) if request.px is not None else ""})
-        log.info("%s", planned.reason)
+        log.info("%s (priced from the %s ticker)", planned.reason, "stream's" if priced_from == "stream" else "REST")
         if self.spec.dry_run:
             self.store.refuse(name, signal.signal_id, f"dry run: not sent ({planned.reason})")
             return order.model_copy(update={"state": "dry-run", "reason": planned.reason})
@@ -208,30 +276,48 @@ class Desk:
         except (ValueError, OkxError) as exc:  # the instrument's lot / tick rules
             return refused(" ".join(str(exc).split())[:300])
         self.store.intend(name, signal.signal_id, request, self.account)
+        carried: list[str] = []
         try:
-            placed = place_once(self.client, request, resend=resend, sends=self.store.sends(name, signal.signal_id))
+            placed = place_once(self.client, request, resend=resend, sends=self.store.sends(name, signal.signal_id),
+                                send=self._sender(carried))
         except OkxError as exc:
             text = " ".join(str(exc).split())[:400]
+            order = order.model_copy(update={"entry": "".join(carried)})
             if exc.outcome_unknown:
                 self.store.unknown(name, signal.signal_id, text)
                 log.error("signal %s: outcome unknown (%s); a resend looks clOrdId %s up first", signal.signal_id,
                           text, request.cl_ord_id)
                 return order.model_copy(update={"status": 504, "state": "unknown", "reason": text})
-            return refused(f"refused by the venue: {text}")
+            return refused(f"refused by the venue: {text}").model_copy(update={"entry": order.entry})
         assert placed.ord_id is not None
         self.store.placed(name, signal.signal_id, placed.ord_id, "adopted" if placed.adopted else "")
+        entry = "".join(carried)
         log.info("signal %s: order %s%s", signal.signal_id, placed.ord_id,
-                 " (already placed: adopted, not sent again)" if placed.adopted else "")
-        return order.model_copy(update={"ord_id": placed.ord_id, "adopted": placed.adopted})
+                 " (already placed: adopted, not sent again)" if placed.adopted else
+                 f" (entered over {'WebSocket' if entry == 'ws' else 'REST'})")
+        return order.model_copy(update={"ord_id": placed.ord_id, "adopted": placed.adopted, "entry": entry})
 
     def settle(self) -> None:
-        """Record the fills of the spec's placed orders not settled yet (one read each)."""
-        for row in self.store.unsettled(self.spec.name):
-            if row.ord_id is None:
-                continue
+        """Record the fills of the spec's placed orders not settled yet: from an order's final
+        push when the order stream has one (waiting up to ``PUSH_WAIT_S`` for it), else one REST
+        read each. A final push is the order's last word; anything short of one is read over
+        REST, so a lost push costs a read, never a fill."""
+        rows = [row for row in self.store.unsettled(self.spec.name) if row.ord_id is not None]
+        if not rows:
+            return
+        pushed: dict[OrderRef, Order] = {}
+        stream = self._order_stream()
+        if stream is not None:
+            refs = [OrderRef(row.inst_id, ord_id=row.ord_id or "") for row in rows]
             try:
-                self.store.record_order(self.spec.name, row.signal_id, self.client.order(row.inst_id,
-                                                                                           ord_id=row.ord_id))
+                pushed = stream.wait_final(refs, timeout=PUSH_WAIT_S, poll_after=PUSH_WAIT_S * 2)
+            except TimeoutError:
+                pushed = {ref: found for ref in refs if (found := stream.order(ref)) is not None and found.is_final}
+        for row in rows:
+            final = pushed.get(OrderRef(row.inst_id, ord_id=row.ord_id or ""))
+            try:
+                state = final if final is not None else self.client.order(row.inst_id, ord_id=row.ord_id)
+                self.store.record_order(self.spec.name, row.signal_id, state)
             except OkxError as exc:
                 LOG.warning("%s: could not read order %s: %s", self.spec.name, row.ord_id, exc)
 

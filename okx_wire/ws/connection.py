@@ -41,7 +41,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from okx_wire.auth import Signer
-from okx_wire.errors import AuthenticationError, NetworkError, OkxError, RequestTimeout, from_code
+from okx_wire.errors import AuthenticationError, ConnectionFailed, NetworkError, OkxError, RequestTimeout, from_code
 from okx_wire.ws.protocol import IDLE_S, PING, PONG
 
 log = logging.getLogger("okx_wire.ws")
@@ -267,18 +267,31 @@ class WsConnection:
         """Send an op and return its answer (any ``code``: the caller reads it).
 
         Raises:
-            NetworkError: not connected within ``timeout``, or the connection dropped before the
-                answer (``outcome_unknown``: it may have been applied).
+            ConnectionFailed: not connected within ``timeout``: nothing was sent (resending,
+                over this socket or REST, is safe).
+            NetworkError: the connection dropped while sending or before the answer
+                (``outcome_unknown``: it may have been applied).
             RequestTimeout: no answer within ``timeout`` (may have been applied).
         """
-        await self.wait_connected()
+        try:
+            await self.wait_connected()
+        except NetworkError as exc:
+            if exc.outcome_unknown:
+                raise ConnectionFailed(f"{exc.message}; {op} was not sent", request=f"WebSocket {op}") from None
+            raise
         ws = self._ws
         if ws is None:
-            raise NetworkError(f"no WebSocket connection to {self.url}")
+            raise ConnectionFailed(f"no WebSocket connection to {self.url}; {op} was not sent",
+                                   request=f"WebSocket {op}")
         request_id = f"{next(self._ids)}"
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
-        await ws.send(orjson.dumps({"id": request_id, "op": op, "args": args, **fields}).decode())
+        try:
+            await ws.send(orjson.dumps({"id": request_id, "op": op, "args": args, **fields}).decode())
+        except websockets.exceptions.ConnectionClosed as exc:
+            self._pending.pop(request_id, None)
+            raise NetworkError(f"the WebSocket connection closed while {op} was being sent ({exc}); it may or may "
+                               "not have been applied", request=f"WebSocket {op}") from None
         try:
             return await asyncio.wait_for(future, self.timeout)
         except TimeoutError:

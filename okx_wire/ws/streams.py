@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from okx_wire.algo_orders import AlgoOrder
 from okx_wire.client import OkxClient
-from okx_wire.errors import ConfigurationError, OrderNotFound, from_code
+from okx_wire.errors import ConfigurationError, OrderNotFound, RequestTimeout, from_code
 from okx_wire.models import Balance, Order, OrderAck, OrderBook, Ticker
 from okx_wire.orders import CL_ORD_ID_PATTERN, Amend, OrderRequest
 from okx_wire.precision import format_decimal
@@ -132,6 +132,8 @@ class MarketStream(_Streams):
     def __init__(self, rest: OkxClient, *, trades_kept: int = 1000, **options: Any) -> None:
         super().__init__(rest, "okx-ws-market", **options)
         self._tickers: dict[str, Ticker] = {}
+        #: Tickers pushed since the public connection's latest (re)connect: the others may be stale.
+        self._fresh_tickers: set[str] = set()
         self._books: dict[str, LocalBook] = {}
         self._book_args: dict[str, dict[str, str]] = {}
         self._resyncing: set[str] = set()
@@ -164,6 +166,16 @@ class MarketStream(_Streams):
     # -- reads (thread-safe) ---------------------------------------------------------------------
     def ticker(self, inst_id: str) -> Ticker | None:
         with self._lock:
+            return self._tickers.get(inst_id)
+
+    def current_ticker(self, inst_id: str) -> Ticker | None:
+        """The ticker as last pushed, if it is current: the public connection is up and the
+        ticker was pushed on it since it last (re)connected (the venue pushes every change).
+        None otherwise: read ``market/ticker`` instead."""
+        conn = self._conns.get(Url.PUBLIC)
+        with self._lock:
+            if conn is None or not conn.connected or inst_id not in self._fresh_tickers:
+                return None
             return self._tickers.get(inst_id)
 
     def book(self, inst_id: str) -> LocalBook | None:
@@ -221,6 +233,7 @@ class MarketStream(_Streams):
             if name == "tickers":
                 for item in data:
                     self._tickers[item["instId"]] = Ticker.model_validate(item)
+                    self._fresh_tickers.add(item["instId"])
             elif name in ("books", "books5", "bbo-tbt"):
                 self._on_book(inst_id, message.get("action") or "snapshot", data)
             elif name == "trades":
@@ -263,6 +276,7 @@ class MarketStream(_Streams):
         with self._lock:
             if kind is Url.PUBLIC:
                 self._resyncing.update(self._book_args)
+                self._fresh_tickers.clear()  # until the resubscribe pushes them again
 
 
 @dataclass(frozen=True)
@@ -433,6 +447,11 @@ class OrderStream(_Streams):
         """False once the connection stopped for good (a refused login): open a new stream."""
         return self._conn.failure is None
 
+    @property
+    def connected(self) -> bool:
+        """Whether the private connection is up (logged in) now: an order sent is sent at once."""
+        return self._conn.connected
+
     def wait_final(self, refs: Iterable[OrderRef], *, timeout: float = 60.0, poll_after: float = 5.0,
                    poll_every: float = 2.0, since_epoch: int | None = None, poll_pushed: bool = True,
                    read: Callable[[list[OrderRef]], Sequence[Order | None]] | None = None) -> dict[OrderRef, Order]:
@@ -539,7 +558,11 @@ class OrderStream(_Streams):
                 raise ConfigurationError(f"clOrdId {cl!r} is not 1-32 letters and digits")
         fields = {"expTime": str(exp_time_ms)} if exp_time_ms is not None else {}
         with self.rest.hold_budget(OPS[op].endpoint, inst_ids):
-            reply = self._thread.call(self._conn.request(op, args, **fields), timeout=self._conn.timeout * 2 + 1)
+            try:
+                reply = self._thread.call(self._conn.request(op, args, **fields), timeout=self._conn.timeout * 2 + 1)
+            except TimeoutError:  # the loop did not finish the request: it may have been sent
+                raise RequestTimeout(f"no answer to {op} in time; it may or may not have been applied",
+                                     request=f"WebSocket {op}") from None
         code = str(reply.get("code", ""))
         data = reply.get("data")
         if code in ("0", "1", "2") and isinstance(data, list) and data:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from flows.rebalance import rebalance
 from flows.twap import twap
@@ -21,6 +20,7 @@ from okx_sim import SimConfig
 from okx_tasks import blocks, tasks
 from okx_wire.client import OkxClient
 from tests.support.flow_env import fresh_settings
+from tests.support.rest_count import count_rest
 
 BALANCES = {"USDT": Decimal("50000"), "BTC": Decimal("2"), "ETH": Decimal("10")}
 ROOMY = {"risk": {"max_order_notional": 50000, "max_run_notional": 250000}}
@@ -33,17 +33,8 @@ def sim_config(tmp_path: Path) -> SimConfig:
 
 @pytest.fixture
 def gets(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Every GET the process's clients send, by path (Prefect's own client is httpx: not counted)."""
-    seen: Counter[str] = Counter()
-    real = requests.Session.send
-
-    def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        if request.method == "GET":
-            seen[(request.path_url or "").split("?", 1)[0]] += 1
-        return real(self, request, **kwargs)
-
-    monkeypatch.setattr(requests.Session, "send", send)
-    return seen
+    """Every REST request the process's clients send, by "METHOD /path"."""
+    return count_rest(monkeypatch)
 
 
 def _switch(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
@@ -87,6 +78,7 @@ def test_a_rebalance_settles_on_pushes_with_the_venues_fills(sim, spec_file, mon
     _switch(monkeypatch, True)
     waits = _counted_waits(monkeypatch)
     result = rebalance(spec_path=str(spec_file("rebalance", **ROOMY)))
+    order_reads = gets["GET /api/v5/trade/order"] + gets["GET /api/v5/trade/orders-history"]
     assert result.status == "completed" and all(o.state.value == "filled" for o in result.orders)
     assert len(waits) == 2 and all(w.final == w.orders for w in waits)  # the sells, then the buys
     assert sum(w.orders for w in waits) == len(result.orders)
@@ -94,7 +86,7 @@ def test_a_rebalance_settles_on_pushes_with_the_venues_fills(sim, spec_file, mon
     _check_against_the_venue(sim, result)
     # Each wait is followed by one read of its orders (the history holds them all, or one read
     # each for fewer than ten): never a poll more.
-    assert gets["/api/v5/trade/order"] + gets["/api/v5/trade/orders-history"] <= len(result.orders)
+    assert 0 < order_reads <= len(result.orders), gets
 
 
 def test_the_switch_off_settles_by_polling(sim, spec_file, monkeypatch):
@@ -175,6 +167,6 @@ def test_twap_slices_price_from_the_live_book(sim, spec_file, monkeypatch, gets)
     _switch(monkeypatch, True)
     result = twap(spec_path=str(spec_file("twap", strategy={"window_seconds": 1, "slices": 3})))
     assert result.status == "completed" and len(result.orders) == 3
-    assert gets["/api/v5/market/books"] == 0  # no REST book read per slice
+    assert gets["GET /api/v5/market/books"] == 0  # no REST book read per slice
     assert len(blocks._MARKET_STREAMS) == 1  # noqa: SLF001
     _check_against_the_venue(sim, result)
