@@ -3,8 +3,10 @@
 REST: latency, injected server errors, replies dropped after the change was committed.
 WebSocket (every URL): ``ws_delay_ms`` holds every push back, ``ws_drop_rate`` is the chance a
 push is not sent and the connection is cut instead (no close frame: the client sees an abnormal
-closure, as when OKX's gateway drops it), ``ws_gap_rate`` the chance a ``books`` increment is
-silently lost, so the next one's ``prevSeqId`` no longer chains (a client must resync).
+closure, as when OKX's gateway drops it), ``ws_drop_next`` cuts the connection instead of the
+next that many messages whatever the rate (a test's deterministic drop), ``ws_gap_rate`` the
+chance a ``books`` increment is silently lost, so the next one's ``prevSeqId`` no longer chains
+(a client must resync).
 
 The settings are plain mutable attributes so a test can change them while the simulator runs
 (``handle.faults.drop_rate = 0.3``). Decisions come from a seeded RNG so a failing run can be
@@ -36,6 +38,7 @@ class Faults:
     #: WebSocket faults (see the module docstring).
     ws_delay_ms: float = 0.0
     ws_drop_rate: float = 0.0
+    ws_drop_next: int = 0
     ws_gap_rate: float = 0.0
     #: How many faults were injected so far (reported by the reliability tests).
     errors_injected: int = 0
@@ -70,9 +73,13 @@ class Faults:
 
     def ws_drop(self) -> bool:
         """Whether to cut this WebSocket connection instead of sending the next push."""
-        if self.ws_drop_rate <= 0:
+        if self.ws_drop_rate <= 0 and self.ws_drop_next <= 0:
             return False
         with self._lock:
+            if self.ws_drop_next > 0:
+                self.ws_drop_next -= 1
+                self.ws_drops_injected += 1
+                return True
             if self._rng.random() < self.ws_drop_rate:
                 self.ws_drops_injected += 1
                 return True

@@ -6,7 +6,6 @@ connection mid-run and late pushes lose nothing; TWAP slices price from the publ
 from __future__ import annotations
 
 import functools
-import threading
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -114,15 +113,14 @@ def _before_the_first_placement(monkeypatch: pytest.MonkeyPatch, act: Any) -> No
 
 
 def test_a_connection_dropped_mid_run_loses_nothing(sim, spec_file, monkeypatch):
-    """The gateway cuts the private connection as the first order fills, and cuts it again on
-    every message for a moment after: the pushes of that fill are lost. The wait reads REST after
-    the reconnect; the run's orders and fills are exactly the venue's."""
+    """The gateway cuts the private connection instead of sending the first push about the run's
+    orders: that push and those queued behind it are lost. The wait reads REST after the
+    reconnect; the run's orders and fills are exactly the venue's."""
     _switch(monkeypatch, True)
     waits = _counted_waits(monkeypatch)
 
     def drop() -> None:
-        sim.faults.ws_drop_rate = 1.0
-        threading.Timer(0.4, lambda: setattr(sim.faults, "ws_drop_rate", 0.0)).start()
+        sim.faults.ws_drop_next = 1
 
     _before_the_first_placement(monkeypatch, drop)
     result = rebalance(spec_path=str(spec_file("rebalance", **ROOMY)))
